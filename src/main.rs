@@ -1,0 +1,2 @@
+//! charm
+fn main() {}

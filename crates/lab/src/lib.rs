@@ -5,4 +5,5 @@
 //! The full model (a stateful hook-tool emulator behind a socket, a Pebble double and a hook
 //! driver) builds on the same binary.
 
+pub mod harness;
 pub mod replay;

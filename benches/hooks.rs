@@ -1,0 +1,150 @@
+//! Hook benchmark: wall time, peak RSS and hook-tool calls of the release charm binary, with
+//! recorded hook-tool answers (the lab's replay `jujuc`, which answers at once) and no workload
+//! socket. Baselines measured in the same run: spawning `/bin/true`, and one `jujuc` call.
+//!
+//! `cargo bench --bench hooks [-- RUNS]` (default 50 runs per event).
+
+#![allow(unsafe_code)] // wait4(2) is the only way to read one child's peak RSS
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lab::harness::{Harness, jujuc_binary};
+
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+/// Spawn, then reap with wait4 to get this child's resource usage.
+#[allow(clippy::zombie_processes)] // reaped by wait4, not by Child::wait
+fn measure(mut command: Command) -> Sample {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let child = command.spawn().expect("spawn");
+    let mut status = 0;
+    // SAFETY: rusage is a plain C struct that wait4 fills; the pid is our unreaped child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    Sample {
+        wall,
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    values[values.len() / 2]
+}
+
+fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let idx = ((values.len() as f64 - 1.0) * p).round() as usize;
+    values[idx]
+}
+
+struct Row {
+    name: String,
+    median_ms: f64,
+    p90_ms: f64,
+    rss_mib: f64,
+    calls: Option<usize>,
+}
+
+fn run_many(name: &str, runs: usize, mut make: impl FnMut() -> Command) -> Row {
+    let samples: Vec<Sample> = (0..runs).map(|_| measure(make())).collect();
+    let ms: Vec<f64> = samples
+        .iter()
+        .map(|s| s.wall.as_secs_f64() * 1000.0)
+        .collect();
+    let rss = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    Row {
+        name: name.to_string(),
+        median_ms: median(ms.clone()),
+        p90_ms: percentile(ms, 0.9),
+        rss_mib: rss,
+        calls: None,
+    }
+}
+
+fn main() {
+    let runs: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(50)
+        .max(20);
+    let charm = PathBuf::from(env!("CARGO_BIN_EXE_postgresql-k8s"));
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+    let jujuc = jujuc_binary(target, true).expect("build jujuc");
+
+    let mut h = Harness::new(&charm, &jujuc, "postgresql-k8s/0").unwrap();
+    h.answer("is-leader", "true\n")
+        .answer("action-get", "{}\n")
+        .accept_writes();
+    let no_sockets = h.charm_dir().join("no-containers");
+    h.env("CHARM_CONTAINERS_DIR", no_sockets.to_str().unwrap());
+
+    let mut rows = Vec::new();
+    rows.push(run_many("baseline: /bin/true", runs, || {
+        #[allow(clippy::disallowed_methods)]
+        Command::new("/bin/true")
+    }));
+    rows.push(run_many("baseline: one jujuc call", runs, || {
+        h.tool_command("is-leader", "hooks/update-status").unwrap()
+    }));
+    for (name, path, env) in [
+        ("update-status", "hooks/update-status", vec![]),
+        ("install", "hooks/install", vec![]),
+        ("config-changed", "hooks/config-changed", vec![]),
+        (
+            "database-relation-changed",
+            "hooks/database-relation-changed",
+            vec![
+                ("JUJU_RELATION", "database"),
+                ("JUJU_RELATION_ID", "database:4"),
+                ("JUJU_REMOTE_APP", "app"),
+                ("JUJU_REMOTE_UNIT", "app/0"),
+            ],
+        ),
+        ("action get-password", "actions/get-password", vec![]),
+    ] {
+        let mut row = run_many(name, runs, || h.command(path, &env).unwrap());
+        row.calls = Some(h.calls().unwrap().len());
+        rows.push(row);
+    }
+
+    let baseline = rows[0].median_ms;
+    println!(
+        "\n{runs} runs per event; charm binary {} ({:.2} MiB stripped)",
+        charm.display(),
+        std::fs::metadata(&charm).unwrap().len() as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>14} {:>12} {:>10}",
+        "event", "median ms", "p90 ms", "peak RSS MiB", "tool calls", "x /bin/true"
+    );
+    for row in &rows {
+        println!(
+            "{:<28} {:>10.2} {:>10.2} {:>14.2} {:>12} {:>10.1}",
+            row.name,
+            row.median_ms,
+            row.p90_ms,
+            row.rss_mib,
+            row.calls
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            row.median_ms / baseline
+        );
+    }
+    println!(
+        "\npeak RSS is wait4's ru_maxrss: the largest of the process and the children it waited \
+         for; the jujuc baseline row shows a hook tool's own peak, so a charm figure above it is \
+         the charm's."
+    );
+}

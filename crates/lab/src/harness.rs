@@ -53,10 +53,12 @@ impl Harness {
 
     /// Like [`Harness::new`], in a directory the caller owns (kept after the run).
     pub fn in_dir(charm: &Path, jujuc: &Path, unit: &str, dir: &Path) -> io::Result<Harness> {
-        replay::install_tools(&dir.join("tools"), jujuc)?;
+        // The charm runs with its charm directory as working directory: absolute paths only.
+        let (charm, jujuc) = (charm.canonicalize()?, jujuc.canonicalize()?);
+        replay::install_tools(&dir.join("tools"), &jujuc)?;
         std::fs::create_dir_all(dir.join("charm"))?;
         Ok(Harness {
-            charm: charm.to_path_buf(),
+            charm,
             unit: unit.to_string(),
             dir: dir.to_path_buf(),
             script: Script::new(),

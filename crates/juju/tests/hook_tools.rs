@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use juju::{
-    Error, HookTools, LogLevel, Port, ProcessRunner, RelationRef, SecretAddOptions, SecretContent,
-    SecretGetMode, SecretOwner, SecretSetOptions, Status, StatusName, Target,
+    Error, HookTools, LogLevel, Port, ProcessRunner, RelationRef, SecretContent, SecretGetMode,
+    SecretOptions, SecretOwner, Status, StatusName, Target,
 };
 
 const FAKE_TOOL: &str = r#"#!/bin/sh
@@ -421,9 +421,9 @@ fn secrets_go_through_private_files() {
     let id = tools
         .secret_add(
             &content,
-            &SecretAddOptions {
+            &SecretOptions {
                 label: Some("database-peers.postgresql-k8s.app".into()),
-                ..SecretAddOptions::default()
+                ..SecretOptions::default()
             },
         )
         .unwrap();
@@ -433,7 +433,7 @@ fn secrets_go_through_private_files() {
         .secret_set(
             &id,
             Some(&content),
-            &SecretSetOptions::owned_by(SecretOwner::Application),
+            &SecretOptions::owned_by(SecretOwner::Application),
         )
         .unwrap();
     let read = tools
@@ -458,7 +458,7 @@ fn secrets_go_through_private_files() {
         .secret_set(
             &id,
             Some(&changed),
-            &SecretSetOptions::owned_by(SecretOwner::Application),
+            &SecretOptions::owned_by(SecretOwner::Application),
         )
         .unwrap();
     let info = tools
@@ -540,7 +540,7 @@ fn no_secret_reaches_argv_except_through_action_set() {
     let tools = fake.tools();
     let content: SecretContent = [("password".to_string(), SENTINEL.into())].into();
     let id = tools
-        .secret_add(&content, &SecretAddOptions::default())
+        .secret_add(&content, &SecretOptions::default())
         .unwrap();
     let mut next = content.clone();
     next.insert("private-key".into(), format!("{SENTINEL}-key").into());
@@ -548,7 +548,7 @@ fn no_secret_reaches_argv_except_through_action_set() {
         .secret_set(
             &id,
             Some(&next),
-            &SecretSetOptions::owned_by(SecretOwner::Application),
+            &SecretOptions::owned_by(SecretOwner::Application),
         )
         .unwrap();
     // Relation data (e.g. the legacy db relation's password) goes on stdin.

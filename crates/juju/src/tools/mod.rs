@@ -27,8 +27,8 @@ pub use network::{
 };
 pub use relation::{RelationData, Target};
 pub use secret::{
-    RotatePolicy, SecretAddOptions, SecretContent, SecretGetMode, SecretInfo, SecretOwner,
-    SecretSetOptions, validate_secret_key,
+    RotatePolicy, SecretContent, SecretGetMode, SecretInfo, SecretOptions, SecretOwner,
+    validate_secret_key,
 };
 pub use status::{Status, StatusInfo, StatusName};
 

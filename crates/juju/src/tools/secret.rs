@@ -74,9 +74,9 @@ impl RotatePolicy {
     }
 }
 
-/// Options of `secret-add`.
+/// Metadata options of `secret-add` and `secret-set` (`None` leaves a field unset or unchanged).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretAddOptions {
+pub struct SecretOptions {
     /// Label the owner knows the secret by.
     pub label: Option<String>,
     /// Description shown to operators.
@@ -85,41 +85,21 @@ pub struct SecretAddOptions {
     pub expire: Option<String>,
     /// Rotation policy.
     pub rotate: Option<RotatePolicy>,
-    /// Owner (application by default, as Juju).
+    /// Owner. `secret-add` creates the secret with it (Juju's default: the application);
+    /// `secret-set` requires it to match the secret's owner.
     pub owner: SecretOwner,
 }
 
-impl Default for SecretAddOptions {
-    fn default() -> SecretAddOptions {
-        SecretAddOptions {
-            label: None,
-            description: None,
-            expire: None,
-            rotate: None,
-            owner: SecretOwner::Application,
-        }
+impl Default for SecretOptions {
+    fn default() -> SecretOptions {
+        SecretOptions::owned_by(SecretOwner::Application)
     }
 }
 
-/// Options of `secret-set` (metadata changes; `None` leaves a field as it is).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretSetOptions {
-    /// New label.
-    pub label: Option<String>,
-    /// New description.
-    pub description: Option<String>,
-    /// New expiry.
-    pub expire: Option<String>,
-    /// New rotation policy.
-    pub rotate: Option<RotatePolicy>,
-    /// The secret's owner (Juju requires it to match).
-    pub owner: SecretOwner,
-}
-
-impl SecretSetOptions {
-    /// No metadata change, for a secret with this owner.
-    pub fn owned_by(owner: SecretOwner) -> SecretSetOptions {
-        SecretSetOptions {
+impl SecretOptions {
+    /// No metadata, for a secret with this owner.
+    pub fn owned_by(owner: SecretOwner) -> SecretOptions {
+        SecretOptions {
             label: None,
             description: None,
             expire: None,
@@ -133,6 +113,17 @@ impl SecretSetOptions {
             || self.description.is_some()
             || self.expire.is_some()
             || self.rotate.is_some()
+    }
+
+    /// `[--label L] [--description D] [--expire T] [--rotate P] --owner <o>`, as ops orders them.
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        push_opt(&mut args, "--label", self.label.as_deref());
+        push_opt(&mut args, "--description", self.description.as_deref());
+        push_opt(&mut args, "--expire", self.expire.as_deref());
+        push_opt(&mut args, "--rotate", self.rotate.map(RotatePolicy::as_str));
+        args.extend(argv(["--owner", self.owner.as_str()]));
+        args
     }
 }
 
@@ -255,13 +246,8 @@ fn push_opt(args: &mut Vec<String>, flag: &str, value: Option<&str>) {
     }
 }
 
-pub(crate) fn secret_add_args(opts: &SecretAddOptions, content_args: &[String]) -> Vec<String> {
-    let mut args = Vec::new();
-    push_opt(&mut args, "--label", opts.label.as_deref());
-    push_opt(&mut args, "--description", opts.description.as_deref());
-    push_opt(&mut args, "--expire", opts.expire.as_deref());
-    push_opt(&mut args, "--rotate", opts.rotate.map(RotatePolicy::as_str));
-    args.extend(argv(["--owner", opts.owner.as_str()]));
+pub(crate) fn secret_add_args(opts: &SecretOptions, content_args: &[String]) -> Vec<String> {
+    let mut args = opts.args();
     args.extend(content_args.iter().cloned());
     args
 }
@@ -284,15 +270,11 @@ pub(crate) fn secret_get_args(
 
 pub(crate) fn secret_set_args(
     id: &str,
-    opts: &SecretSetOptions,
+    opts: &SecretOptions,
     content_args: &[String],
 ) -> Vec<String> {
-    let mut args = Vec::new();
-    push_opt(&mut args, "--label", opts.label.as_deref());
-    push_opt(&mut args, "--description", opts.description.as_deref());
-    push_opt(&mut args, "--expire", opts.expire.as_deref());
-    push_opt(&mut args, "--rotate", opts.rotate.map(RotatePolicy::as_str));
-    args.extend(argv(["--owner", opts.owner.as_str(), id]));
+    let mut args = opts.args();
+    args.push(id.to_string());
     args.extend(content_args.iter().cloned());
     args
 }
@@ -360,7 +342,7 @@ impl HookTools {
     /// `secret-add [--label ..] [--description ..] [--expire ..] [--rotate ..] --owner <o>
     /// k#file=...`: create a secret; returns its id (usable for the rest of the hook; Juju commits
     /// it when the hook succeeds).
-    pub fn secret_add(&self, content: &SecretContent, opts: &SecretAddOptions) -> Result<String> {
+    pub fn secret_add(&self, content: &SecretContent, opts: &SecretOptions) -> Result<String> {
         let files = ValueFiles::write(content)?;
         let stdout = self.call("secret-add", &secret_add_args(opts, &files.args), None)?;
         drop(files);
@@ -416,7 +398,7 @@ impl HookTools {
         &self,
         id: &str,
         content: Option<&SecretContent>,
-        opts: &SecretSetOptions,
+        opts: &SecretOptions,
     ) -> Result<()> {
         if !opts.changes_metadata() {
             match content {
@@ -533,7 +515,7 @@ mod tests {
 
     #[test]
     fn argv_matches_the_spec() {
-        let opts = SecretAddOptions {
+        let opts = SecretOptions {
             label: Some("database-peers.pg.app".into()),
             description: Some("d".into()),
             expire: Some("2026-12-01T00:00:00Z".into()),
@@ -567,7 +549,7 @@ mod tests {
         assert_eq!(
             secret_set_args(
                 "secret:abc",
-                &SecretSetOptions::owned_by(SecretOwner::Application),
+                &SecretOptions::owned_by(SecretOwner::Application),
                 &["a#file=/f".into()]
             ),
             ["--owner", "application", "secret:abc", "a#file=/f"]

@@ -1,9 +1,16 @@
 //! The lab: a local Juju model for testing charms without Juju or Kubernetes.
 //!
-//! So far it holds the replay stand-in for the unit agent ([`replay`]): the `jujuc` binary,
-//! installed under every hook-tool name, answers from a recorded script and records each call.
-//! The full model (a stateful hook-tool emulator behind a socket, a Pebble double and a hook
-//! driver) builds on the same binary.
+//! - [`charm`]: a charm's directory and parsed interface.
+//! - [`state`]: the model's state (applications, units, relations, secrets).
+//! - [`agent`]: the unit agent's answers to hook tools, with Juju's commit-on-success rule.
+//! - [`replay`] and [`harness`]: the replay stand-in (recorded answers) and a harness that runs
+//!   any charm binary for one hook against it.
 
+pub mod agent;
+pub mod charm;
+mod error;
 pub mod harness;
 pub mod replay;
+pub mod state;
+
+pub use error::{LabError, Result};

@@ -104,11 +104,13 @@ impl Error {
                 stderr: text,
             };
         }
-        const DENIED: [&str; 4] = [
+        const DENIED: [&str; 5] = [
             "access denied",
             "permission denied",
             "not the leader",
             "cannot write relation settings",
+            // Juju's text for reading a secret without a grant.
+            "is not allowed to read",
         ];
         if DENIED.iter().any(|d| lower.contains(d)) {
             return Error::PermissionDenied {
@@ -167,6 +169,13 @@ mod tests {
             classify("relation-set", "ERROR cannot write relation settings").is_permission_denied()
         );
         assert!(classify("status-set", "ERROR this unit is not the leader").is_permission_denied());
+        assert!(
+            classify(
+                "secret-get",
+                "ERROR \"app/0\" is not allowed to read this secret"
+            )
+            .is_permission_denied()
+        );
         match classify("config-get", "ERROR boom\n") {
             Error::Tool { tool, code, stderr } => {
                 assert_eq!(

@@ -253,15 +253,30 @@ impl Charm {
             .peers
             .iter()
             .map(|(n, e)| (n, Role::Peer, e))
-            .chain(self.meta.provides.iter().map(|(n, e)| (n, Role::Provider, e)))
-            .chain(self.meta.requires.iter().map(|(n, e)| (n, Role::Requirer, e)))
+            .chain(
+                self.meta
+                    .provides
+                    .iter()
+                    .map(|(n, e)| (n, Role::Provider, e)),
+            )
+            .chain(
+                self.meta
+                    .requires
+                    .iter()
+                    .map(|(n, e)| (n, Role::Requirer, e)),
+            )
     }
 
     /// The default config: every option with a default, typed as declared.
     pub fn default_config(&self) -> BTreeMap<String, serde_json::Value> {
         self.config
             .iter()
-            .filter_map(|(k, o)| o.default.clone().filter(|v| !v.is_null()).map(|v| (k.clone(), v)))
+            .filter_map(|(k, o)| {
+                o.default
+                    .clone()
+                    .filter(|v| !v.is_null())
+                    .map(|v| (k.clone(), v))
+            })
             .collect()
     }
 }
@@ -294,7 +309,10 @@ mod tests {
         assert_eq!(charm.meta.containers["app"].mounts[0].location, "/data");
         assert_eq!(charm.endpoint("db").unwrap().0, Role::Requirer);
         assert_eq!(charm.endpoint("cluster").unwrap().0, Role::Peer);
-        assert_eq!(charm.default_config(), [("port".to_string(), serde_json::json!(80))].into());
+        assert_eq!(
+            charm.default_config(),
+            [("port".to_string(), serde_json::json!(80))].into()
+        );
         assert!(!charm.actions["hello"].additional_properties);
     }
 

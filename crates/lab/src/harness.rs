@@ -210,28 +210,74 @@ impl Harness {
     }
 }
 
-/// The path of the lab's `jujuc`, built once per process with the same profile as the caller
-/// (`cargo build -p lab --bin jujuc`). `target_dir` is the cargo target directory.
-pub fn jujuc_binary(target_dir: &Path, release: bool) -> io::Result<PathBuf> {
+/// The directory holding the lab's binaries (`jujuc`, `pebble`, `lab`), built once per process
+/// with the same profile as the caller (`cargo build -p lab --bins`). `target_dir` is the cargo
+/// target directory.
+pub fn lab_bin_dir(target_dir: &Path, release: bool) -> io::Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
             let profile = if release { "release" } else { "debug" };
-            let mut args = vec!["build", "--quiet", "-p", "lab", "--bin", "jujuc"];
+            let dir = target_dir.join(profile);
+            // `cargo test --workspace` has built them already; building again from inside a
+            // test would unify features differently and rebuild the crate every run.
+            if binaries_fresh(&dir) {
+                return Ok(dir);
+            }
+            let mut args = vec!["build", "--quiet", "-p", "lab", "--bins"];
             if release {
                 args.push("--release");
             }
-            #[allow(clippy::disallowed_methods)] // building a helper binary
+            #[allow(clippy::disallowed_methods)] // building the helper binaries
             let status = Command::new(env!("CARGO"))
                 .args(&args)
                 .env("CARGO_TARGET_DIR", target_dir)
                 .status()
                 .map_err(|e| e.to_string())?;
             if !status.success() {
-                return Err(format!("cargo build of jujuc failed: {status}"));
+                return Err(format!("cargo build of the lab binaries failed: {status}"));
             }
-            Ok(target_dir.join(profile).join("jujuc"))
+            Ok(target_dir.join(profile))
         })
         .clone()
         .map_err(io::Error::other)
+}
+
+/// True when `lab`, `jujuc` and `pebble` in `dir` are newer than every source file of the lab
+/// and of the crates it builds on.
+fn binaries_fresh(dir: &Path) -> bool {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let newest_source = ["lab", "pebble"]
+        .iter()
+        .filter_map(|c| newest_mtime(&crates.join(c)))
+        .max();
+    let oldest_binary = ["lab", "jujuc", "pebble"]
+        .iter()
+        .map(|b| {
+            std::fs::metadata(dir.join(b))
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|times| times.into_iter().min());
+    matches!((newest_source, oldest_binary), (Some(src), Some(bin)) if bin > src)
+}
+
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// The lab's `jujuc` (see [`lab_bin_dir`]).
+pub fn jujuc_binary(target_dir: &Path, release: bool) -> io::Result<PathBuf> {
+    Ok(lab_bin_dir(target_dir, release)?.join("jujuc"))
 }

@@ -8,9 +8,14 @@
 
 pub mod agent;
 pub mod charm;
+pub mod cli;
+pub mod controller;
+pub mod engine;
 mod error;
 pub mod harness;
+pub mod pebble_double;
 pub mod replay;
 pub mod state;
+pub mod status;
 
 pub use error::{LabError, Result};

@@ -145,6 +145,16 @@ pub fn install_tools(dir: &Path, jujuc: &Path) -> io::Result<()> {
     Ok(())
 }
 
+impl From<Answer> for crate::agent::ToolAnswer {
+    fn from(a: Answer) -> crate::agent::ToolAnswer {
+        crate::agent::ToolAnswer {
+            stdout: a.stdout.into_bytes(),
+            stderr: a.stderr.into_bytes(),
+            code: a.code,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,7 +157,7 @@ impl Relation {
     /// The application on the other side from `app` (itself for a peer relation).
     pub fn remote_app(&self, app: &str) -> Option<&str> {
         match self.ends.as_slice() {
-            [only] => Some(only.app.as_str()),
+            [only] if only.app == app => Some(only.app.as_str()),
             [a, b] if a.app == app => Some(b.app.as_str()),
             [a, b] if b.app == app => Some(a.app.as_str()),
             _ => None,
@@ -166,7 +166,8 @@ impl Relation {
 
     /// `endpoint:id` as seen from `app`.
     pub fn key_for(&self, app: &str) -> Option<String> {
-        self.end_of(app).map(|e| format!("{}:{}", e.endpoint, self.id))
+        self.end_of(app)
+            .map(|e| format!("{}:{}", e.endpoint, self.id))
     }
 }
 

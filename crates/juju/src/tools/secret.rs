@@ -494,7 +494,10 @@ impl HookTools {
         if let Some(ids) = &self.cache().secret_ids {
             return Ok(ids.clone());
         }
-        let ids: Vec<String> = self.call_json("secret-ids", &argv(["--format=json"]), None)?;
+        // Juju prints `null` (Go's nil list) when the app or unit owns no secret.
+        let ids: Option<Vec<String>> =
+            self.call_json("secret-ids", &argv(["--format=json"]), None)?;
+        let ids = ids.unwrap_or_default();
         self.cache().secret_ids = Some(ids.clone());
         Ok(ids)
     }

@@ -1,0 +1,343 @@
+//! Pods: each unit's own network namespace, workload filesystem and Pebble daemons.
+//!
+//! With [`Isolation::Namespaces`] (root only), a unit's pod is a small process that holds a new
+//! mount and network namespace: the directories workloads write to (`/etc`, `/var`, ...) are
+//! overlaid with unit-private copies, and the unit gets its own address on a per-model bridge, so
+//! several units can all listen on the same port. Pebble (the double, or a real one) runs inside
+//! the pod, one per container. Hooks run in the pod too: in its network namespace, as a charm
+//! container shares its pod's network, and in its mount namespace, so that whatever a charm
+//! writes outside the model directory stays in the unit's overlay instead of reaching the host.
+//! With [`Isolation::None`] everything runs on the host.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::sys;
+use crate::error::{LabError, Result};
+
+/// How units are kept apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Nothing: workloads share the host's filesystem and network (one unit per port).
+    None,
+    /// Mount and network namespaces per unit (needs root).
+    Namespaces,
+}
+
+impl Isolation {
+    /// Namespaces when running as root, otherwise none.
+    pub fn best_available() -> Isolation {
+        if sys::is_root() {
+            Isolation::Namespaces
+        } else {
+            Isolation::None
+        }
+    }
+}
+
+/// Directories a unit gets its own copy of (an overlay over the host's).
+pub const DEFAULT_PRIVATE_DIRS: &[&str] = &["/etc", "/home", "/opt", "/run", "/srv", "/var"];
+
+/// The model's bridge and address range.
+#[derive(Debug)]
+pub struct Network {
+    bridge: String,
+    prefix: [u8; 3],
+    tag: String,
+}
+
+impl Network {
+    /// Create the bridge for a model (name and subnet derived from `seed`, the model UUID).
+    pub fn create(seed: &str) -> Result<Network> {
+        let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        let tag = format!("{:06x}", hash & 0xff_ffff);
+        let taken = String::from_utf8_lossy(&sys::ip(&["-4", "-o", "addr"])?.stdout).into_owned();
+        // 10.64.0.0/10 holds 16384 /24s; walk from the hash to the first one nobody uses.
+        let mut slot = (hash >> 24) as u32 % 16_384;
+        let prefix = loop {
+            let n = 64 * 256 * 256 + slot * 256;
+            let p = [10u8, (n >> 16) as u8, (n >> 8) as u8];
+            if !taken.contains(&format!(" {}.{}.{}.", p[0], p[1], p[2])) {
+                break p;
+            }
+            slot = (slot + 1) % 16_384;
+        };
+        let net = Network {
+            bridge: format!("lab{tag}br"),
+            prefix,
+            tag,
+        };
+        sys::ip(&["link", "add", &net.bridge, "type", "bridge"])?;
+        let gw = format!("{}/24", net.gateway());
+        sys::ip(&["addr", "add", &gw, "dev", &net.bridge])?;
+        sys::ip(&["link", "set", &net.bridge, "up"])?;
+        Ok(net)
+    }
+
+    /// The host's address on the bridge (the pods' default route).
+    pub fn gateway(&self) -> Ipv4Addr {
+        Ipv4Addr::new(self.prefix[0], self.prefix[1], self.prefix[2], 1)
+    }
+
+    /// The address of the pod with this index (0-based, < 240).
+    pub fn address(&self, index: u32) -> Ipv4Addr {
+        Ipv4Addr::new(
+            self.prefix[0],
+            self.prefix[1],
+            self.prefix[2],
+            10 + (index % 240) as u8,
+        )
+    }
+
+    /// Remove the bridge.
+    pub fn destroy(&self) {
+        let _ = sys::ip(&["link", "del", &self.bridge]);
+    }
+}
+
+/// A running Pebble for one container.
+#[derive(Debug)]
+struct PebbleProcess {
+    child: Child,
+}
+
+/// One unit's pod.
+#[derive(Debug)]
+pub struct Pod {
+    /// The unit's directory in the model.
+    pub dir: PathBuf,
+    /// The unit's address.
+    pub address: String,
+    holder: Option<Child>,
+    /// PID whose namespaces hooks and Pebble enter (None without isolation).
+    pid: Option<u32>,
+    containers: BTreeMap<String, PebbleProcess>,
+}
+
+impl Pod {
+    /// Start a pod for a unit whose files live in `dir`.
+    pub fn start(
+        dir: &Path,
+        isolation: Isolation,
+        network: Option<&Network>,
+        index: u32,
+        model_dir: &Path,
+    ) -> Result<Pod> {
+        std::fs::create_dir_all(dir)
+            .map_err(LabError::io(format!("creating {}", dir.display())))?;
+        let (Isolation::Namespaces, Some(network)) = (isolation, network) else {
+            return Ok(Pod {
+                dir: dir.to_path_buf(),
+                address: "127.0.0.1".into(),
+                holder: None,
+                pid: None,
+                containers: BTreeMap::new(),
+            });
+        };
+        let root = dir.join("root");
+        let mut script = String::from("set -e\n");
+        for d in DEFAULT_PRIVATE_DIRS {
+            if model_dir.starts_with(d) || !Path::new(d).is_dir() {
+                continue; // the model's own files must stay shared with the host
+            }
+            let name = d.trim_start_matches('/');
+            let (upper, work) = (root.join("upper").join(name), root.join("work").join(name));
+            for p in [&upper, &work] {
+                std::fs::create_dir_all(p).map_err(LabError::io("creating overlay dirs"))?;
+            }
+            script.push_str(&format!(
+                "mount -t overlay lab-{name} -o lowerdir={d},upperdir={},workdir={} {d}\n",
+                upper.display(),
+                work.display()
+            ));
+        }
+        script.push_str("ip link set lo up\necho \"ready $$\"\nexec sleep infinity\n");
+        let mut holder = sys::command("unshare")
+            .args([
+                "--mount",
+                "--net",
+                "--fork",
+                "--kill-child",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(LabError::io("starting the pod (unshare)"))?;
+        let stdout = holder.stdout.take().expect("piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(LabError::io("waiting for the pod"))?;
+        let Some(pid) = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            let _ = holder.kill();
+            let out = holder
+                .wait_with_output()
+                .map_err(LabError::io("pod failed"))?;
+            return Err(LabError::Refused(format!(
+                "the pod did not start: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        };
+        let address = network.address(index);
+        let host_veth = format!("lab{}{index:03}", network.tag);
+        let ns = pid.to_string();
+        sys::ip(&[
+            "link", "add", &host_veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ])?;
+        sys::ip(&["link", "set", &host_veth, "master", &network.bridge, "up"])?;
+        sys::ip_in(
+            pid,
+            &["addr", "add", &format!("{address}/24"), "dev", "eth0"],
+        )?;
+        sys::ip_in(pid, &["link", "set", "eth0", "up"])?;
+        sys::ip_in(
+            pid,
+            &[
+                "route",
+                "add",
+                "default",
+                "via",
+                &network.gateway().to_string(),
+            ],
+        )?;
+        Ok(Pod {
+            dir: dir.to_path_buf(),
+            address: address.to_string(),
+            holder: Some(holder),
+            pid: Some(pid),
+            containers: BTreeMap::new(),
+        })
+    }
+
+    /// Where container `name`'s Pebble socket is (`<dir>/containers/<name>/pebble.socket`, the
+    /// layout of Juju's `/charm/containers`).
+    pub fn socket(&self, name: &str) -> PathBuf {
+        self.containers_dir().join(name).join("pebble.socket")
+    }
+
+    /// The directory to give the charm as its `/charm/containers`.
+    pub fn containers_dir(&self) -> PathBuf {
+        self.dir.join("containers")
+    }
+
+    /// Start Pebble for container `name` inside the pod and wait until it answers.
+    pub fn start_container(&mut self, name: &str, pebble_bin: &Path) -> Result<PathBuf> {
+        let cdir = self.containers_dir().join(name);
+        let state = cdir.join("pebble");
+        std::fs::create_dir_all(&state).map_err(LabError::io("creating the Pebble dir"))?;
+        let socket = self.socket(name);
+        let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(state.join(".pebble.socket"));
+        std::os::unix::fs::symlink(state.join(".pebble.socket"), &socket)
+            .map_err(LabError::io("linking the Pebble socket"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(cdir.join("pebble.log"))
+            .map_err(LabError::io("opening the Pebble log"))?;
+        let mut command = self.wrap(pebble_bin, true);
+        command
+            .args(["run", "--create-dirs"])
+            .env("PEBBLE", &state)
+            .stdout(log.try_clone().map_err(LabError::io("Pebble log"))?)
+            .stderr(log);
+        let child = command.spawn().map_err(LabError::io("starting Pebble"))?;
+        self.containers
+            .insert(name.to_string(), PebbleProcess { child });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !state.join(".pebble.socket").exists() {
+            if Instant::now() > deadline {
+                return Err(LabError::Refused(format!(
+                    "Pebble for container {name} did not create its socket within 15 s (see {})",
+                    cdir.join("pebble.log").display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(socket)
+    }
+
+    /// The PID holding the pod's namespaces (None without isolation).
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Names of the containers whose Pebble runs.
+    pub fn containers(&self) -> Vec<String> {
+        self.containers.keys().cloned().collect()
+    }
+
+    /// Stop every container's Pebble (which stops its services), as a pod shutdown does.
+    pub fn stop_containers(&mut self) {
+        for (_, mut p) in std::mem::take(&mut self.containers) {
+            sys::signal(p.child.id(), 15);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                match p.child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = p.child.kill();
+                        let _ = p.child.wait();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A command for `program` that runs inside the pod: in its network namespace, and (with
+    /// `mounts`) in its mount namespace too.
+    pub fn wrap(&self, program: &Path, mounts: bool) -> Command {
+        match self.pid {
+            None => sys::command(program),
+            Some(pid) => {
+                let mut c = sys::command("nsenter");
+                c.arg("-t").arg(pid.to_string());
+                if mounts {
+                    c.arg("-m");
+                }
+                c.arg("-n").arg("--").arg(program);
+                c
+            }
+        }
+    }
+
+    /// Tear the pod down: Pebbles, then the namespace holder.
+    pub fn destroy(&mut self) {
+        self.stop_containers();
+        if let Some(mut holder) = self.holder.take() {
+            let _ = holder.kill();
+            let _ = holder.wait();
+        }
+        if let Some(pid) = self.pid.take()
+            && sys::alive(pid)
+        {
+            sys::signal(pid, 9);
+        }
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        self.destroy();
+    }
+}

@@ -348,3 +348,102 @@ esac
 fn lab_can_isolate() -> bool {
     Isolation::best_available() == Isolation::Namespaces
 }
+
+/// Settle until `pred` holds for the history, polling the workloads (at most `secs` seconds).
+fn settle_until(m: &mut Model, secs: u64, pred: impl Fn(&[HookRecord]) -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        m.settle().unwrap();
+        if pred(m.history()) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn pebble_checks_and_notices_become_hooks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+case "$JUJU_DISPATCH_PATH" in
+  hooks/*-pebble-check-*) status-set active "$JUJU_PEBBLE_CHECK_NAME ${JUJU_DISPATCH_PATH##*-}" ;;
+  hooks/*-pebble-custom-notice) status-set active "notice $JUJU_NOTICE_KEY" ;;
+esac
+"#;
+    let db = charm(tmp.path(), DB_META, "", CONFIG, script);
+    let mut m = model(tmp.path(), Isolation::None);
+    m.deploy(&db, None, 1, &[]).unwrap();
+    m.settle().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let layer = pebble::Layer::from_yaml(&format!(
+        "checks:\n  listening:\n    override: replace\n    period: 100ms\n    threshold: 1\n    tcp:\n      port: {port}\n      host: 127.0.0.1\n"
+    ))
+    .unwrap();
+    let client = m.pebble("db/0", "work").unwrap();
+    m.block_on(client.add_layer("test", &layer, true)).unwrap();
+    let saw = |h: &[HookRecord], name: &str| h.iter().any(|r| r.name() == name);
+    assert!(
+        settle_until(&mut m, 10, |h| saw(h, "work-pebble-check-failed")),
+        "no check-failed hook"
+    );
+    assert_eq!(m.unit_status("db/0").unwrap().message, "listening failed");
+    let _listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    assert!(
+        settle_until(&mut m, 10, |h| saw(h, "work-pebble-check-recovered")),
+        "no check-recovered hook"
+    );
+    assert_eq!(
+        m.unit_status("db/0").unwrap().message,
+        "listening recovered"
+    );
+
+    let data = BTreeMap::from([("k".to_string(), "v".to_string())]);
+    m.block_on(client.add_notice("lab.test/ping", &data))
+        .unwrap();
+    assert!(settle_until(&mut m, 5, |h| saw(
+        h,
+        "work-pebble-custom-notice"
+    )));
+    assert_eq!(
+        m.unit_status("db/0").unwrap().message,
+        "notice lab.test/ping"
+    );
+}
+
+#[test]
+fn secret_rotation_and_expiry_fire_on_the_owner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+case "$JUJU_DISPATCH_PATH" in
+  hooks/install)
+    secret-add --owner unit --label tok --rotate hourly --expire 2h password=x >/dev/null ;;
+  hooks/secret-rotate|hooks/secret-expired)
+    status-set active "${JUJU_DISPATCH_PATH#hooks/} $JUJU_SECRET_LABEL ${JUJU_SECRET_REVISION:-}" ;;
+esac
+"#;
+    let db = charm(tmp.path(), DB_META, "", CONFIG, script);
+    let mut m = model(tmp.path(), Isolation::None);
+    m.deploy(&db, None, 1, &[]).unwrap();
+    m.settle().unwrap();
+    assert_eq!(m.state().secrets.len(), 1);
+    m.advance_clock(std::time::Duration::from_secs(3_700));
+    m.settle().unwrap();
+    assert_eq!(m.unit_status("db/0").unwrap().message, "secret-rotate tok ");
+    m.advance_clock(std::time::Duration::from_secs(3_700));
+    m.settle().unwrap();
+    let expired: Vec<&HookRecord> = m
+        .history()
+        .iter()
+        .filter(|r| r.name() == "secret-expired")
+        .collect();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(
+        m.unit_status("db/0").unwrap().message,
+        "secret-expired tok 1"
+    );
+}

@@ -42,6 +42,7 @@ mod yaml;
 pub use config::parse_config_value;
 pub use schema::{render_action_output, render_action_progress, validate_action_params};
 pub use secret_data::new_secret_id;
+pub(crate) use secret_data::parse_rfc3339;
 
 use flags::Fail;
 

@@ -243,7 +243,7 @@ pub(crate) fn parse_expire(spec: &str) -> Result<String, String> {
 }
 
 /// Seconds since the epoch of an RFC 3339 time (fraction dropped) or a zone-less one (UTC).
-fn parse_rfc3339(s: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     if b.len() < 19
         || b[4] != b'-'

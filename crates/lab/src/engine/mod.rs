@@ -12,6 +12,7 @@ mod ops;
 mod pod;
 mod server;
 mod sys;
+mod timers;
 mod watch;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -107,6 +108,8 @@ pub struct Model {
     next_pod_index: u32,
     cursor: Option<String>,
     watch: watch::Watch,
+    timers: timers::SecretTimers,
+    clock_offset: Duration,
 }
 
 impl Model {
@@ -146,6 +149,8 @@ impl Model {
             history: Vec::new(),
             next_pod_index: 0,
             cursor: None,
+            timers: timers::SecretTimers::default(),
+            clock_offset: Duration::ZERO,
             watch: watch::Watch::new()?,
         })
     }
@@ -251,11 +256,34 @@ impl Model {
         Ok(ran)
     }
 
-    /// Queue the hooks the workloads' Pebbles ask for (custom notices, check failures).
+    /// Queue the hooks the workloads' Pebbles ask for (custom notices, check failures) and the
+    /// secret rotations and expiries that have come due.
     pub fn poll_workloads(&mut self) {
         for hook in self.watch.poll(&self.pods) {
             self.enqueue(hook);
         }
+        let now = self.now();
+        let shared = self.shared.clone();
+        let due = {
+            let guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+            self.timers.due(&guard.state, now)
+        };
+        for hook in due {
+            self.enqueue(hook);
+        }
+    }
+
+    /// The model's clock, in seconds since the epoch (real time plus [`Model::advance_clock`]).
+    pub fn now(&self) -> u64 {
+        (std::time::SystemTime::now() + self.clock_offset)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    /// Move the model's clock forward (secret rotation and expiry come due sooner).
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset += by;
     }
 
     fn runnable(&self) -> Vec<String> {

@@ -17,5 +17,6 @@ pub mod pebble_double;
 pub mod replay;
 pub mod state;
 pub mod status;
+pub mod time;
 
 pub use error::{LabError, Result};

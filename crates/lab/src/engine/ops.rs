@@ -240,6 +240,20 @@ impl Model {
         }
     }
 
+    /// `app`'s endpoint in relation `id`, and the application on the other side.
+    fn sides(&self, id: u64, app: &str) -> (String, String) {
+        let shared = self.lock();
+        let rel = shared.state.relations.get(&id);
+        (
+            rel.and_then(|r| r.end_of(app))
+                .map(|e| e.endpoint.clone())
+                .unwrap_or_default(),
+            rel.and_then(|r| r.remote_app(app))
+                .map(str::to_string)
+                .unwrap_or_default(),
+        )
+    }
+
     fn endpoint_of(&self, id: u64, app: &str) -> String {
         self.lock()
             .state
@@ -396,14 +410,7 @@ impl Model {
         };
         for (unit, seen) in &scope {
             let app = unit.split('/').next().unwrap_or_default().to_string();
-            let endpoint = self.endpoint_of(id, &app);
-            let remote_app = self
-                .lock()
-                .state
-                .relations
-                .get(&id)
-                .and_then(|r| r.remote_app(&app).map(str::to_string))
-                .unwrap_or_default();
+            let (endpoint, remote_app) = self.sides(id, &app);
             for remote in seen {
                 self.enqueue(Hook::relation(
                     unit,
@@ -479,14 +486,7 @@ impl Model {
         };
         let app = unit.split('/').next().unwrap_or_default().to_string();
         for (id, scope) in relations {
-            let endpoint = self.endpoint_of(id, &app);
-            let remote_app = self
-                .lock()
-                .state
-                .relations
-                .get(&id)
-                .and_then(|r| r.remote_app(&app).map(str::to_string))
-                .unwrap_or_default();
+            let (endpoint, remote_app) = self.sides(id, &app);
             for (observer, seen) in &scope {
                 if observer != unit && seen.contains(unit) {
                     let oapp = observer.split('/').next().unwrap_or_default().to_string();

@@ -20,7 +20,7 @@
 mod api;
 mod changes;
 mod checks;
-mod clock;
+use crate::time as clock;
 pub mod config;
 mod daemon;
 mod exec;

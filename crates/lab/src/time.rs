@@ -1,5 +1,6 @@
-//! Time as Pebble prints and reads it: RFC 3339 in UTC, with nanoseconds in API objects and
-//! whole seconds in task logs and file listings (Go's `RFC3339Nano` and `RFC3339` layouts).
+//! Time as Juju and Pebble print and read it: RFC 3339 in UTC, with nanoseconds in Pebble API
+//! objects and whole seconds elsewhere (Go's `RFC3339Nano` and `RFC3339` layouts). One
+//! implementation for the whole lab.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -312,13 +312,24 @@ fn run(model: &mut Model, request: &Request) -> Result<Outcome, String> {
             } else {
                 command.to_vec()
             };
+            // The charm's and the workload's containers share the pod's root in the lab, so
+            // --container only documents intent.
+            let _ = a.flag("container");
             let mut exec = Vec::new();
             if let Some(pid) = model.pod_pid(unit).map_err(e)? {
-                exec.extend(["nsenter".to_string(), "-t".into(), pid.to_string()]);
-                if a.flag("container").is_some() {
-                    exec.push("-m".into());
-                }
-                exec.extend(["-n".to_string(), "--".into()]);
+                exec.extend(
+                    [
+                        "nsenter",
+                        "-t",
+                        &pid.to_string(),
+                        "-m",
+                        "-n",
+                        "-r",
+                        "--wdns=/",
+                        "--",
+                    ]
+                    .map(str::to_string),
+                );
             }
             exec.extend(command);
             Ok(Outcome::Now(Response {

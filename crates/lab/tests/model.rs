@@ -313,7 +313,8 @@ fn units_get_their_own_pods_as_root() {
 case "$JUJU_DISPATCH_PATH" in
   hooks/install)
     echo "$(network-get --format=json db)" > "$JUJU_CHARM_DIR/net.json"
-    mkdir -p /srv/lab-test && echo "$JUJU_UNIT_NAME" > /srv/lab-test/whoami ;;
+    mkdir -p /srv/lab-test && echo "$JUJU_UNIT_NAME" > /srv/lab-test/whoami
+    echo "containers dir: ${CHARM_CONTAINERS_DIR:-none}" > "$JUJU_CHARM_DIR/env.txt" ;;
 esac
 "#;
     let db = charm(tmp.path(), DB_META, "", CONFIG, script);
@@ -333,15 +334,26 @@ esac
             .unwrap()
             .args([
                 "-c",
-                "ip -4 -o addr show dev eth0; cat /srv/lab-test/whoami",
+                "ip -4 -o addr show dev eth0; cat /srv/lab-test/whoami; \
+                 test -S /charm/containers/work/pebble.socket && echo socket-at-juju-path",
             ])
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(text.contains(&m.address(unit).unwrap()), "{text}");
         assert!(text.contains(unit), "{text}");
+        assert!(text.contains("socket-at-juju-path"), "{text}");
     }
     assert!(!Path::new("/srv/lab-test").exists(), "leaked onto the host");
+    let env = fs::read_to_string(m.dir().join("units/db-0/charm/env.txt")).unwrap();
+    assert_eq!(
+        env, "containers dir: none\n",
+        "pods use Juju's own socket path"
+    );
     m.destroy();
 }
 

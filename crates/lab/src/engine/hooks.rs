@@ -125,8 +125,8 @@ pub struct HookPaths<'a> {
     pub tools_dir: &'a Path,
     /// The agent socket.
     pub socket: &'a Path,
-    /// The directory holding `<container>/pebble.socket`.
-    pub containers_dir: &'a Path,
+    /// The directory holding `<container>/pebble.socket`, when it is not `/charm/containers`.
+    pub containers_dir: Option<&'a Path>,
 }
 
 /// The environment of one hook process, as Juju sets it.
@@ -173,10 +173,9 @@ pub fn environment(
     for proxy in ["HTTP", "HTTPS", "FTP", "NO"] {
         set(&format!("JUJU_CHARM_{proxy}_PROXY"), "");
     }
-    set(
-        "CHARM_CONTAINERS_DIR",
-        &paths.containers_dir.display().to_string(),
-    );
+    if let Some(dir) = paths.containers_dir {
+        set("CHARM_CONTAINERS_DIR", &dir.display().to_string());
+    }
     let e = &hook.env;
     if let Some(id) = e.relation_id {
         if let Some(rel) = state.relations.get(&id)

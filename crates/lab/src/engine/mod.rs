@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use hooks::Hook;
-pub use pod::{DEFAULT_PRIVATE_DIRS, Isolation};
+pub use pod::Isolation;
 
 use crate::agent::{ActionRun, HookContext};
 use crate::error::{LabError, Result};
@@ -49,6 +49,9 @@ pub struct ModelOptions {
     pub hook_timeout: Duration,
     /// Attempts of a failing hook before the unit is left in error.
     pub max_attempts: u32,
+    /// Host paths pods see and write through to (besides the model directory, the charms and
+    /// the lab's binaries, which are always shared).
+    pub shared_paths: Vec<PathBuf>,
 }
 
 impl ModelOptions {
@@ -65,6 +68,7 @@ impl ModelOptions {
             env: BTreeMap::new(),
             hook_timeout: Duration::from_secs(600),
             max_attempts: 3,
+            shared_paths: Vec::new(),
         }
     }
 }
@@ -214,7 +218,7 @@ impl Model {
             .pods
             .get(unit)
             .ok_or_else(|| LabError::Refused(format!("unit {unit:?} not found")))?;
-        Ok(pod.wrap(program, true))
+        Ok(pod.wrap(program, None))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -367,13 +371,16 @@ impl Model {
                 u.agent = AgentStatus::Executing(hook.name().to_string());
             }
             charm_dir = self.unit_dir(&hook.unit).join("charm");
+            // Inside a pod the charm finds its sockets at /charm/containers, as under Juju;
+            // without one it is told where they are.
             let containers = self.unit_dir(&hook.unit).join("containers");
+            let isolated = self.pods.get(&hook.unit).is_some_and(|p| p.pid().is_some());
             let tools = self.opts.dir.join("tools");
             let paths = hooks::HookPaths {
                 charm_dir: &charm_dir,
                 tools_dir: &tools,
                 socket: self.server.path(),
-                containers_dir: &containers,
+                containers_dir: (!isolated).then_some(containers.as_path()),
             };
             env = hooks::environment(hook, &shared.state, &context_id, &paths);
             let mut ctx =
@@ -383,7 +390,7 @@ impl Model {
         }
         let dispatch = charm_dir.join("dispatch");
         let mut command = match self.pods.get(&hook.unit) {
-            Some(pod) => pod.wrap(&dispatch, true),
+            Some(pod) => pod.wrap(&dispatch, Some(&charm_dir)),
             None => sys::command(&dispatch),
         };
         command

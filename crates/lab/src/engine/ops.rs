@@ -91,12 +91,27 @@ impl Model {
         let dir = self.unit_dir(&unit);
         let index = self.next_pod_index;
         self.next_pod_index += 1;
+        let mut shared = vec![self.opts.dir.clone(), charm.dir.clone()];
+        for bin in [&self.opts.pebble_bin, &self.opts.jujuc_bin] {
+            if let Some(parent) = bin
+                .canonicalize()
+                .ok()
+                .and_then(|b| b.parent().map(Path::to_path_buf))
+            {
+                shared.push(parent);
+            }
+        }
+        shared.extend(self.opts.shared_paths.iter().cloned());
+        shared.sort();
+        shared.dedup();
+        let containers: Vec<String> = charm.meta.containers.keys().cloned().collect();
         let mut pod = Pod::start(
             &dir,
             self.opts.isolation,
             self.network.as_ref(),
             index,
-            &self.opts.dir,
+            &shared,
+            &containers,
         )?;
         sys::link_tree(&charm.dir, &dir.join("charm"))?;
         for container in charm.meta.containers.keys() {

@@ -1,9 +1,11 @@
 //! Pods: each unit's own network namespace, workload filesystem and Pebble daemons.
 //!
 //! With [`Isolation::Namespaces`] (root only), a unit's pod is a small process that holds a new
-//! mount and network namespace: the directories workloads write to (`/etc`, `/var`, ...) are
-//! overlaid with unit-private copies, and the unit gets its own address on a per-model bridge, so
-//! several units can all listen on the same port. Pebble (the double, or a real one) runs inside
+//! mount and network namespace and a root of its own: the host's root seen through an overlay
+//! whose writable layer is the unit's (under the model directory), with `/proc`, `/sys`, `/dev`,
+//! the model directory and the lab's binaries bound in, a private `/run`, and
+//! `/charm/containers/<name>/pebble.socket` where Juju puts them. The unit gets its own address on
+//! a per-model bridge, so several units can all listen on the same port. Pebble (the double, or a real one) runs inside
 //! the pod, one per container. Hooks run in the pod too: in its network namespace, as a charm
 //! container shares its pod's network, and in its mount namespace, so that whatever a charm
 //! writes outside the model directory stays in the unit's overlay instead of reaching the host.
@@ -38,9 +40,6 @@ impl Isolation {
         }
     }
 }
-
-/// Directories a unit gets its own copy of (an overlay over the host's).
-pub const DEFAULT_PRIVATE_DIRS: &[&str] = &["/etc", "/home", "/opt", "/run", "/srv", "/var"];
 
 /// The model's bridge and address range.
 #[derive(Debug)]
@@ -121,13 +120,16 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// Start a pod for a unit whose files live in `dir`.
+    /// Start a pod for a unit whose files live in `dir`. `shared` are host paths the pod must
+    /// see and write through to the host (the model directory, the lab's binaries);
+    /// `containers` get their Pebble socket linked at `/charm/containers/<name>/pebble.socket`.
     pub fn start(
         dir: &Path,
         isolation: Isolation,
         network: Option<&Network>,
         index: u32,
-        model_dir: &Path,
+        shared: &[PathBuf],
+        containers: &[String],
     ) -> Result<Pod> {
         std::fs::create_dir_all(dir)
             .map_err(LabError::io(format!("creating {}", dir.display())))?;
@@ -140,24 +142,7 @@ impl Pod {
                 containers: BTreeMap::new(),
             });
         };
-        let root = dir.join("root");
-        let mut script = String::from("set -e\n");
-        for d in DEFAULT_PRIVATE_DIRS {
-            if model_dir.starts_with(d) || !Path::new(d).is_dir() {
-                continue; // the model's own files must stay shared with the host
-            }
-            let name = d.trim_start_matches('/');
-            let (upper, work) = (root.join("upper").join(name), root.join("work").join(name));
-            for p in [&upper, &work] {
-                std::fs::create_dir_all(p).map_err(LabError::io("creating overlay dirs"))?;
-            }
-            script.push_str(&format!(
-                "mount -t overlay lab-{name} -o lowerdir={d},upperdir={},workdir={} {d}\n",
-                upper.display(),
-                work.display()
-            ));
-        }
-        script.push_str("ip link set lo up\necho \"ready $$\"\nexec sleep infinity\n");
+        let script = pod_script(dir, shared, containers)?;
         let mut holder = sys::command("unshare")
             .args([
                 "--mount",
@@ -251,7 +236,7 @@ impl Pod {
             .append(true)
             .open(cdir.join("pebble.log"))
             .map_err(LabError::io("opening the Pebble log"))?;
-        let mut command = self.wrap(pebble_bin, true);
+        let mut command = self.wrap(pebble_bin, None);
         command
             .args(["run", "--create-dirs"])
             .env("PEBBLE", &state)
@@ -304,18 +289,28 @@ impl Pod {
         }
     }
 
-    /// A command for `program` that runs inside the pod: in its network namespace, and (with
-    /// `mounts`) in its mount namespace too.
-    pub fn wrap(&self, program: &Path, mounts: bool) -> Command {
+    /// A command for `program` that runs inside the pod (its network, mounts and root), in
+    /// `cwd` (a path that is the same inside the pod and on the host, e.g. in the model dir).
+    pub fn wrap(&self, program: &Path, cwd: Option<&Path>) -> Command {
         match self.pid {
-            None => sys::command(program),
+            None => {
+                let mut c = sys::command(program);
+                if let Some(cwd) = cwd {
+                    c.current_dir(cwd);
+                }
+                c
+            }
             Some(pid) => {
                 let mut c = sys::command("nsenter");
-                c.arg("-t").arg(pid.to_string());
-                if mounts {
-                    c.arg("-m");
-                }
-                c.arg("-n").arg("--").arg(program);
+                c.arg("-t")
+                    .arg(pid.to_string())
+                    .args(["-m", "-n", "-r"])
+                    .arg(format!(
+                        "--wdns={}",
+                        cwd.unwrap_or(Path::new("/")).display()
+                    ))
+                    .arg("--")
+                    .arg(program);
                 c
             }
         }
@@ -334,6 +329,55 @@ impl Pod {
             sys::signal(pid, 9);
         }
     }
+}
+
+/// The shell script that builds the pod's root and holds its namespaces: an overlay of the
+/// host's root with a unit-private upper layer, the kernel filesystems and the shared paths
+/// bound in, a private `/run` and `/charm`, then `chroot` into it.
+fn pod_script(dir: &Path, shared: &[PathBuf], containers: &[String]) -> Result<String> {
+    let root = dir.join("root");
+    let (upper, work, merged) = (root.join("upper"), root.join("work"), root.join("merged"));
+    for p in [&upper, &work, &merged] {
+        std::fs::create_dir_all(p).map_err(LabError::io("creating the pod's root"))?;
+    }
+    let q = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let m = q(&merged);
+    let mut s = String::from("set -e\n");
+    s.push_str(&format!(
+        "mount -t overlay lab-root -o lowerdir=/,upperdir={},workdir={} {m}\n",
+        upper.display(),
+        work.display()
+    ));
+    for kernel in ["/proc", "/sys", "/dev"] {
+        s.push_str(&format!("mount --rbind {kernel} {m}{kernel}\n"));
+    }
+    s.push_str(&format!("mount -t tmpfs lab-run {m}/run\n"));
+    for path in shared {
+        let inside = merged.join(path.strip_prefix("/").unwrap_or(path));
+        s.push_str(&format!(
+            "mkdir -p {inside} && mount --bind {host} {inside}\n",
+            inside = q(&inside),
+            host = q(path)
+        ));
+    }
+    s.push_str(&format!(
+        "mkdir -p {m}/charm && mount -t tmpfs lab-charm {m}/charm\n"
+    ));
+    for c in containers {
+        let target = dir
+            .join("containers")
+            .join(c)
+            .join("pebble")
+            .join(".pebble.socket");
+        s.push_str(&format!(
+            "mkdir -p {m}/charm/containers/{c} && ln -s {} {m}/charm/containers/{c}/pebble.socket\n",
+            q(&target)
+        ));
+    }
+    s.push_str(&format!(
+        "ip link set lo up\necho \"ready $$\"\nexec chroot {m} sleep infinity\n"
+    ));
+    Ok(s)
 }
 
 impl Drop for Pod {

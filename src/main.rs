@@ -4,16 +4,12 @@
 //! current-thread runtime, and maps the outcome to an exit code: 0 when the hook did what it could
 //! (including "blocked" and "waiting"), 1 when Juju should retry.
 
-mod actions;
-mod charm;
-mod features;
-mod workload;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use juju::{Context, Error as JujuError, HookTools, ProcessRunner};
+use postgresql_k8s::{actions, charm, workload};
 
 /// Overrides where the workload Pebble sockets are looked for (default `/charm/containers`);
 /// only the lab and tests set it.

@@ -1,0 +1,1 @@
+//! Typed, validated charm config and its mapping to PostgreSQL and Patroni settings.

@@ -1,0 +1,1 @@
+//! SQL administration over tokio-postgres: roles, SCRAM verifiers, extensions, server facts.

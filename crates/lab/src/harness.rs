@@ -247,11 +247,11 @@ pub fn lab_bin_dir(target_dir: &Path, release: bool) -> io::Result<PathBuf> {
 /// and of the crates it builds on.
 fn binaries_fresh(dir: &Path) -> bool {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let newest_source = ["lab", "pebble"]
+    let newest_source = ["lab", "pebble", "juju"]
         .iter()
         .filter_map(|c| newest_mtime(&crates.join(c)))
         .max();
-    let oldest_binary = ["lab", "jujuc", "pebble"]
+    let oldest_binary = ["lab", "jujuc", "pebble", "lab-etcd-charm"]
         .iter()
         .map(|b| {
             std::fs::metadata(dir.join(b))

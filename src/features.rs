@@ -20,7 +20,7 @@ pub const FEATURES: &[Feature] = &[
         name: "PostgreSQL under Patroni, system users and passwords",
         endpoints: &["database-peers", "restart", "etcd"],
         actions: &["get-password", "set-password", "get-primary"],
-        implemented: false,
+        implemented: true,
     },
     Feature {
         name: "TLS (certificates relation)",

@@ -7,6 +7,8 @@
 //! - [`config`]: the typed, validated charm config and its mapping to PostgreSQL parameters.
 //! - [`workload`]: the `postgresql` container: paths, Pebble layer, `patroni.yml`, `pg_hba`.
 //! - [`postgres`]: SQL administration (roles, SCRAM verifiers, extensions) over tokio-postgres.
+//! - [`patroni`]: the Patroni REST client.
+//! - [`relations`]: one module per relation endpoint.
 //! - [`k8s`]: the few Kubernetes API calls (Services, pod labels).
 //! - [`passwords`]: system-user passwords and where they are kept.
 //! - [`features`]: what this revision implements.
@@ -17,5 +19,7 @@ pub mod config;
 pub mod features;
 pub mod k8s;
 pub mod passwords;
+pub mod patroni;
 pub mod postgres;
+pub mod relations;
 pub mod workload;

@@ -47,6 +47,8 @@ fn main() -> ExitCode {
             .get(CONTAINERS_DIR_VAR)
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(workload::DEFAULT_CONTAINERS_DIR)),
+        fs_root: PathBuf::from("/"),
+        env: env.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,8 +62,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &ctx.event {
-            juju::Event::Action { name, .. } => actions::run(name, &tools).await,
-            _ => charm::reconcile(&ctx, &tools, &paths).await.map(|_| ()),
+            juju::Event::Action { name, .. } => actions::run(&ctx, &tools, &paths, name).await,
+            _ => charm::reconcile(&ctx, &tools, &paths, None)
+                .await
+                .map(|_| ()),
         }
     });
     match result {

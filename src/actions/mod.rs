@@ -1,20 +1,31 @@
-//! Action handlers, one module per action as they are built. Until then every action of
-//! actions.yaml fails with a message that says it is not implemented in this revision.
+//! Action handlers. Operator-facing failures are reported with `action-fail` (the message says
+//! what was wrong); `Err` is kept for failures of the hook tools themselves.
+
+mod passwords;
+mod primary;
 
 use anyhow::{Context as _, Result};
-use juju::HookTools;
+use juju::{Context, HookTools};
 
+use crate::charm::Paths;
 use crate::features;
 
-/// Run the action `name`. Failures the operator must see are reported with `action-fail`;
-/// `Err` is kept for failures of the hook tools themselves.
-pub async fn run(name: &str, tools: &HookTools) -> Result<()> {
+/// Run the action of `ctx`'s event.
+pub async fn run(ctx: &Context, tools: &HookTools, paths: &Paths, name: &str) -> Result<()> {
+    match name {
+        "get-password" => passwords::get_password(ctx, tools).await,
+        "set-password" => passwords::set_password(ctx, tools, paths).await,
+        "get-primary" => primary::get_primary(ctx, tools).await,
+        _ => not_built(tools, name),
+    }
+}
+
+fn not_built(tools: &HookTools, name: &str) -> Result<()> {
     let message = match features::for_action(name) {
-        Some(feature) if !feature.implemented => format!(
+        Some(feature) => format!(
             "{name} is not implemented in this revision of the charm ({} is not built yet)",
             feature.name
         ),
-        Some(_) => unreachable!("implemented actions are dispatched above"),
         None => format!("unknown action {name:?}: this charm does not define it"),
     };
     tracing::warn!("{message}");
@@ -22,4 +33,13 @@ pub async fn run(name: &str, tools: &HookTools) -> Result<()> {
         .action_fail(&message)
         .context("reporting the action failure")?;
     Ok(())
+}
+
+/// A string parameter, `None` when absent or empty.
+fn param(params: &serde_json::Value, name: &str) -> Option<String> {
+    params
+        .get(name)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }

@@ -1,4 +1,15 @@
-//! The `postgresql` workload container: its name and the paths the charm uses inside it.
+//! The `postgresql` workload container: its name, the paths the charm uses in it, what is
+//! installed there, and the files and Pebble layer the charm renders for it.
+
+mod detect;
+mod hba;
+mod layer;
+mod patroni_yml;
+
+pub use detect::{EXPORTER_CANDIDATES, Installed, detect_installed};
+pub use hba::{HbaInputs, render_hba};
+pub use layer::{LayerInputs, render_layer};
+pub use patroni_yml::{Dcs, EtcdStore, PatroniInputs, PatroniPasswords, render_patroni_yml};
 
 /// The workload container's name in metadata.yaml; its Pebble socket is
 /// `<containers dir>/postgresql/pebble.socket`.
@@ -6,3 +17,40 @@ pub const CONTAINER: &str = "postgresql";
 
 /// Where Juju mounts the workload containers' Pebble sockets inside the charm container.
 pub const DEFAULT_CONTAINERS_DIR: &str = "/charm/containers";
+
+/// The OS user (and group) PostgreSQL and Patroni run as in the image.
+pub const WORKLOAD_USER: &str = "postgres";
+
+/// Where the `pgdata` storage is mounted.
+pub const STORAGE_DIR: &str = "/var/lib/postgresql/data";
+
+/// PGDATA, inside the storage.
+pub const DATA_DIR: &str = "/var/lib/postgresql/data/pgdata";
+
+/// Patroni's configuration (holds passwords: mode 0600, owned by the workload user).
+pub const PATRONI_CONF: &str = "/var/lib/postgresql/data/patroni.yml";
+
+/// The monitoring user's password, read by the exporter (mode 0600).
+pub const MONITORING_PASSWORD_FILE: &str = "/var/lib/postgresql/data/.monitoring-password";
+
+/// PostgreSQL's unix socket directory.
+pub const SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// PostgreSQL and Patroni logs.
+pub const LOG_DIR: &str = "/var/log/postgresql";
+
+/// The `.pgpass` file Patroni writes and uses.
+pub const PGPASS: &str = "/var/lib/postgresql/data/.pgpass";
+
+/// The libraries the reference preloads (`shared_preload_libraries`), in its order. Only those
+/// the image has are preloaded: a missing one would stop PostgreSQL from starting.
+pub const PRELOAD_LIBRARIES: [&str; 3] = ["timescaledb", "pgaudit", "pg_stat_statements"];
+
+/// PostgreSQL's port.
+pub const PG_PORT: u16 = 5432;
+
+/// Patroni's REST API port.
+pub const PATRONI_PORT: u16 = 8008;
+
+/// The postgres exporter's port.
+pub const EXPORTER_PORT: u16 = 9187;

@@ -61,6 +61,40 @@ pub struct ToolCall {
     /// The caller's working directory (relative `--file` paths resolve against it).
     #[serde(default)]
     pub cwd: PathBuf,
+    /// Files the call names (`--file <path>`, `key#file=<path>`), read by the client, by
+    /// absolute path. Under Juju the agent shares the charm's filesystem; in the lab a hook may
+    /// run in a pod whose files the controller cannot see, so the client sends them along.
+    #[serde(default)]
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl ToolCall {
+    /// The paths a call names as files to read (for `jujuc` to send along), absolute.
+    pub fn file_args(args: &[String], cwd: &std::path::Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut it = args.iter().peekable();
+        while let Some(arg) = it.next() {
+            let path = if arg == "--file" {
+                it.next().map(String::as_str)
+            } else if let Some(p) = arg.strip_prefix("--file=") {
+                Some(p)
+            } else {
+                arg.split_once("#file=").map(|(_, p)| p)
+            };
+            if let Some(p) = path.filter(|p| *p != "-" && !p.is_empty()) {
+                out.push(cwd.join(p));
+            }
+        }
+        out
+    }
+
+    /// Read a file the call names: what the client sent, else the controller's own filesystem.
+    pub fn read_file(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        match self.files.get(&path.display().to_string()) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => std::fs::read(path),
+        }
+    }
 }
 
 /// What the tool prints and its exit code.

@@ -199,7 +199,9 @@ pub(crate) fn read_file_var(cx: &Cx<'_>, path: &str) -> Result<Vec<u8>, Fail> {
         return Ok(cx.call.stdin.clone());
     }
     let abs = cx.abs_path(path);
-    std::fs::read(&abs).map_err(|e| Fail::Run(go_io_error("open", &abs, &e)))
+    cx.call
+        .read_file(&abs)
+        .map_err(|e| Fail::Run(go_io_error("open", &abs, &e)))
 }
 
 /// A YAML mapping read as yaml.v2 reads it into `map[string]string`: scalars keep their text,

@@ -78,9 +78,9 @@ fn upsert_init(cx: &Cx<'_>, p: &super::flags::Parsed, content: &[String]) -> Res
     if owner != "application" && owner != "unit" {
         return usage_err(format!("secret owner {} not valid", go_quote(&owner)));
     }
-    let mut data = create_secret_data(content, &cx.call.cwd).map_err(Fail::Usage)?;
+    let mut data = create_secret_data(content, cx.call).map_err(Fail::Usage)?;
     if let Some(file) = given("file") {
-        for (k, v) in read_secret_file(&cx.abs_path(&file)).map_err(Fail::Usage)? {
+        for (k, v) in read_secret_file(cx.call, &cx.abs_path(&file)).map_err(Fail::Usage)? {
             data.retain(|(ok, _)| *ok != k);
             data.push((k, v));
         }

@@ -97,8 +97,9 @@ pub(crate) fn valid_content_key(key: &str) -> bool {
 /// decoded (non-UTF-8 bytes are replaced).
 pub(crate) fn create_secret_data(
     args: &[String],
-    cwd: &std::path::Path,
+    call: &super::ToolCall,
 ) -> Result<Vec<(String, String)>, String> {
+    let cwd = call.cwd.as_path();
     let mut data: Vec<(String, String)> = Vec::new();
     for val in args {
         // Juju strips base64 padding before looking for the `=`, so `key=` is not a pair.
@@ -114,7 +115,7 @@ pub(crate) fn create_secret_data(
         } else if let Some(k) = key.strip_suffix("#file") {
             key = k.to_string();
             let path = cwd.join(&value);
-            let bytes = std::fs::read(&path).map_err(|e| {
+            let bytes = call.read_file(&path).map_err(|e| {
                 format!(
                     "reading content for secret key {}: {}",
                     go_quote(&key),
@@ -132,8 +133,13 @@ pub(crate) fn create_secret_data(
 }
 
 /// `secrets.ReadSecretData`: a YAML file of `key: value` (keys may end in `#base64`).
-pub(crate) fn read_secret_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
-    let bytes = std::fs::read(path).map_err(|e| super::flags::go_io_error("open", path, &e))?;
+pub(crate) fn read_secret_file(
+    call: &super::ToolCall,
+    path: &std::path::Path,
+) -> Result<Vec<(String, String)>, String> {
+    let bytes = call
+        .read_file(path)
+        .map_err(|e| super::flags::go_io_error("open", path, &e))?;
     let pairs = super::relation::yaml_string_map(&bytes)?;
     let mut data = Vec::new();
     for (k, v) in pairs {
@@ -327,7 +333,19 @@ mod tests {
 
     #[test]
     fn content_and_times() {
-        let cwd = std::path::Path::new("/");
+        let call = super::super::ToolCall {
+            context: String::new(),
+            tool: "secret-add".into(),
+            args: Vec::new(),
+            stdin: Vec::new(),
+            cwd: "/".into(),
+            files: [("/sent/by/client".to_string(), b"from-client".to_vec())].into(),
+        };
+        let cwd = &call;
+        assert_eq!(
+            create_secret_data(&["k#file=/sent/by/client".to_string()], cwd),
+            Ok(vec![("k".into(), "from-client".into())])
+        );
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             create_secret_data(&args(&["pass=a=b", "tok#base64=aGk="]), cwd),

@@ -52,6 +52,13 @@ fn main() -> ExitCode {
         }
         answer
     } else if let Some(socket) = env("JUJU_AGENT_SOCKET_ADDRESS") {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        // The controller may not see this process's filesystem (hooks run in pods): send the
+        // files the call names along with it.
+        let files = ToolCall::file_args(&args, &cwd)
+            .into_iter()
+            .filter_map(|p| std::fs::read(&p).ok().map(|b| (p.display().to_string(), b)))
+            .collect();
         let call = ToolCall {
             context: env("JUJU_CONTEXT_ID")
                 .map(|v| v.to_string_lossy().into_owned())
@@ -59,7 +66,8 @@ fn main() -> ExitCode {
             tool: tool.clone(),
             args,
             stdin,
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            cwd,
+            files,
         };
         forward(Path::new(&socket), &call)
             .unwrap_or_else(|e| error(&format!("{tool}: cannot reach the unit agent: {e}")))

@@ -86,6 +86,8 @@ pub struct HookRecord {
     pub calls: Vec<CallRecord>,
     /// Wall time.
     pub duration: Duration,
+    /// Peak resident memory of the hook process (and the hook tools it ran), in KiB.
+    pub max_rss_kib: i64,
     /// Its stdout and stderr.
     pub output: String,
     /// For actions: parameters, results, logs, failure.
@@ -234,6 +236,11 @@ impl Model {
             return;
         }
         queue.push_back(hook);
+    }
+
+    /// Queue a hook as if Juju fired it (tests: re-emit pebble-ready, config-changed, ...).
+    pub fn queue(&mut self, hook: Hook) {
+        self.enqueue(hook);
     }
 
     /// True when no hook is queued.
@@ -399,7 +406,11 @@ impl Model {
             .envs(&self.opts.env)
             .current_dir(&charm_dir);
         let started = Instant::now();
-        let (code, output) = run_with_timeout(command, self.opts.hook_timeout)?;
+        let Finished {
+            code,
+            output,
+            max_rss_kib,
+        } = run_with_timeout(command, self.opts.hook_timeout)?;
         let duration = started.elapsed();
         let mut shared = self.lock();
         let ctx = shared
@@ -445,6 +456,7 @@ impl Model {
             code,
             calls: ctx.calls,
             duration,
+            max_rss_kib,
             output,
             action: ctx.action,
         })
@@ -471,40 +483,73 @@ impl Drop for Model {
     }
 }
 
-/// Run a hook process, killing it after `timeout`. Returns its exit code and combined output.
-fn run_with_timeout(
-    mut command: std::process::Command,
-    timeout: Duration,
-) -> Result<(i32, String)> {
+/// What a finished hook process left.
+struct Finished {
+    code: i32,
+    output: String,
+    max_rss_kib: i64,
+}
+
+/// Run a hook process, killing it after `timeout`: its exit code, combined output and peak RSS.
+#[allow(clippy::zombie_processes)] // reaped by wait4 in sys::wait_rusage
+fn run_with_timeout(mut command: std::process::Command, timeout: Duration) -> Result<Finished> {
+    use std::io::Read;
     use std::process::Stdio;
-    let child = command
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(LabError::io("starting the hook"))?;
     let pid = child.id();
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    })
+    .collect();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
+        let _ = tx.send(sys::wait_rusage(pid));
     });
-    let out = match rx.recv_timeout(timeout) {
-        Ok(out) => out.map_err(LabError::io("waiting for the hook"))?,
+    let (waited, killed) = match rx.recv_timeout(timeout) {
+        Ok(w) => (w, false),
         Err(_) => {
             sys::signal(pid, 9);
-            let out = rx
+            let w = rx
                 .recv()
-                .map_err(|_| LabError::Refused("hook process lost".into()))?
-                .map_err(LabError::io("waiting for the hook"))?;
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            text.push_str(&format!("\n(killed after {} s)\n", timeout.as_secs()));
-            return Ok((-1, text));
+                .map_err(|_| LabError::Refused("hook process lost".into()))?;
+            (w, true)
         }
     };
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.code().unwrap_or(-1), text))
+    let (code, max_rss_kib) = waited.map_err(LabError::io("waiting for the hook"))?;
+    let mut output = String::new();
+    for reader in readers {
+        output.push_str(&String::from_utf8_lossy(&reader.join().unwrap_or_default()));
+    }
+    if killed {
+        output.push_str(&format!("\n(killed after {} s)\n", timeout.as_secs()));
+    }
+    drop(child);
+    Ok(Finished {
+        code: if killed { -1 } else { code },
+        output,
+        max_rss_kib,
+    })
 }
 
 /// A UUID-shaped id, unique enough for a model (time, pid and directory mixed).

@@ -105,3 +105,23 @@ pub fn link_tree(src: &Path, dst: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Wait for child `pid` and return its exit code (-1 when killed by a signal) and the peak
+/// resident memory of it and the children it waited for, in KiB (`wait4(2)`).
+#[allow(unsafe_code)] // wait4 has no std wrapper; the call below is its whole use
+pub fn wait_rusage(pid: u32) -> std::io::Result<(i32, i64)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is a plain C struct that wait4 fills; `pid` is a child of this process
+    // that nothing else reaps (the caller owns it and never calls Child::wait).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if got < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok((code, usage.ru_maxrss))
+}

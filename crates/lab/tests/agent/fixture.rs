@@ -281,6 +281,7 @@ pub fn call_in(
         args: args.iter().map(|s| s.to_string()).collect(),
         stdin: stdin.to_vec(),
         cwd: PathBuf::from(cwd),
+        files: Default::default(),
     };
     agent::handle(m, c, &call)
 }

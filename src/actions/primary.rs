@@ -1,0 +1,66 @@
+//! `get-primary`: which unit runs the PostgreSQL primary, from Patroni's view of the cluster.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use juju::{Context, HookTools, SecretGetMode};
+
+use crate::charm::passwords_from_content;
+use crate::passwords::app_secret_label;
+use crate::patroni::Patroni;
+use crate::workload;
+
+/// Turn a Patroni member name (`<app>-<n>`) into a unit name (`<app>/<n>`).
+pub fn unit_of_member(member: &str) -> Option<String> {
+    let (app, n) = member.rsplit_once('-')?;
+    n.parse::<u32>().ok().map(|n| format!("{app}/{n}"))
+}
+
+/// `get-primary`.
+pub async fn get_primary(ctx: &Context, tools: &HookTools) -> Result<()> {
+    let passwords = tools
+        .secret_get(
+            None,
+            Some(&app_secret_label(&ctx.app_name)),
+            SecretGetMode::Peek,
+        )
+        .ok()
+        .and_then(|c| passwords_from_content(&c));
+    let Some(passwords) = passwords else {
+        tools.action_fail("The cluster is not initialised yet")?;
+        return Ok(());
+    };
+    let host = super::passwords::connect_host(ctx, tools)?;
+    let patroni = Patroni::new(
+        &format!("http://{host}:{}", workload::PATRONI_PORT),
+        &passwords.patroni,
+    )?;
+    let primary = match patroni.cluster().await {
+        Ok(cluster) => cluster.leader().and_then(unit_of_member),
+        Err(e) => {
+            tracing::warn!("reading the cluster: {e:#}");
+            None
+        }
+    };
+    match primary {
+        Some(unit) => tools.action_set(&BTreeMap::from([("primary".to_string(), unit)]))?,
+        None => tools
+            .action_fail("Unable to find the primary: Patroni does not answer or has no leader")?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_map_to_units() {
+        assert_eq!(
+            unit_of_member("postgresql-k8s-0").as_deref(),
+            Some("postgresql-k8s/0")
+        );
+        assert_eq!(unit_of_member("pg-12").as_deref(), Some("pg/12"));
+        assert_eq!(unit_of_member("nodash"), None);
+    }
+}

@@ -1,0 +1,561 @@
+//! Apply: make the workload match what the observed state calls for, changing only what
+//! differs, and record what changed. The decision to reload or restart is taken once, from the
+//! collected changes.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use juju::{Context, HookTools, SecretOptions, SecretOwner};
+use pebble::{MakeDirOptions, PushOptions, ServiceStatus};
+
+use super::observe::{Observed, PeerSecret, Store, Workload};
+use super::secrets::{Passwords, complete, passwords_from_content, passwords_to_content};
+use crate::config::{Config, Resources};
+use crate::passwords::{SystemPasswords, app_secret_label};
+use crate::patroni::{Health, Patroni, config_changes};
+use crate::workload::{
+    self, Dcs, EtcdStore, HbaInputs, Installed, LayerInputs, PatroniInputs, PatroniPasswords,
+};
+
+/// Why the hook stopped short of a running database, as a status to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holdup {
+    /// The operator must act (`blocked`).
+    Blocked(String),
+    /// Something outside this unit must happen first (`waiting`).
+    Waiting(String),
+    /// This unit is busy with something that finishes by itself (`maintenance`).
+    Maintenance(String),
+}
+
+/// What one hook changed, and what it learned on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// Why the hook stopped short, if it did.
+    pub holdup: Option<Holdup>,
+    /// The passwords in use.
+    pub passwords: Option<Passwords>,
+    /// The leader created or completed the peer secret.
+    pub wrote_secret: bool,
+    /// Files pushed to the workload (paths).
+    pub pushed: Vec<String>,
+    /// The Pebble layer changed and services were replanned.
+    pub replanned: bool,
+    /// Services started or restarted by the charm.
+    pub restarted_services: Vec<String>,
+    /// Patroni re-read its configuration.
+    pub reloaded: bool,
+    /// PostgreSQL was restarted (a setting needed it).
+    pub restarted_postgres: bool,
+    /// The cluster-wide settings in the store were patched.
+    pub patched_dcs: bool,
+    /// SQL statements that changed something.
+    pub sql_writes: usize,
+    /// Patroni's view of this member.
+    pub health: Option<Health>,
+    /// This member is the primary.
+    pub primary: bool,
+}
+
+impl Applied {
+    /// Whether anything changed.
+    pub fn changed(&self) -> bool {
+        self.wrote_secret
+            || !self.pushed.is_empty()
+            || self.replanned
+            || !self.restarted_services.is_empty()
+            || self.reloaded
+            || self.restarted_postgres
+            || self.patched_dcs
+            || self.sql_writes > 0
+    }
+
+    /// One line for the log.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if self.wrote_secret {
+            parts.push("system passwords stored".to_string());
+        }
+        if !self.pushed.is_empty() {
+            parts.push(format!("pushed {}", self.pushed.join(", ")));
+        }
+        if self.replanned {
+            parts.push("Pebble layer replanned".into());
+        }
+        if !self.restarted_services.is_empty() {
+            parts.push(format!("started {}", self.restarted_services.join(", ")));
+        }
+        if self.reloaded {
+            parts.push("Patroni reloaded".into());
+        }
+        if self.restarted_postgres {
+            parts.push("PostgreSQL restarted".into());
+        }
+        if self.patched_dcs {
+            parts.push("cluster settings patched".into());
+        }
+        if self.sql_writes > 0 {
+            parts.push(format!("{} SQL changes", self.sql_writes));
+        }
+        parts.join("; ")
+    }
+
+    fn hold(mut self, holdup: Holdup) -> Applied {
+        self.holdup = Some(holdup);
+        self
+    }
+}
+
+/// Apply what `observed` calls for.
+pub async fn apply(
+    ctx: &Context,
+    tools: &HookTools,
+    paths: &super::Paths,
+    observed: &Observed,
+) -> Result<Applied> {
+    let mut applied = Applied::default();
+    if observed.disabled {
+        return Ok(applied.hold(Holdup::Blocked("Disabled".into())));
+    }
+    let config = match &observed.config {
+        Ok(c) => c,
+        Err(e) => return Ok(applied.hold(Holdup::Blocked(e.to_string()))),
+    };
+    let passwords = match &observed.secret {
+        PeerSecret::Complete(p) => p.clone(),
+        _ if observed.leader => {
+            applied.wrote_secret = true;
+            store_passwords(tools, &ctx.app_name, &observed.secret)?
+        }
+        _ => {
+            return Ok(applied.hold(Holdup::Waiting(
+                "waiting for the leader to create the system passwords".into(),
+            )));
+        }
+    };
+    applied.passwords = Some(passwords.clone());
+    let dcs = match &observed.store {
+        Store::Kubernetes => Dcs::Kubernetes {
+            pod_ip: observed.address.clone(),
+        },
+        Store::Etcd(info) => Dcs::Etcd(EtcdStore {
+            hosts: info.hosts.clone(),
+            protocol: info.protocol.clone(),
+            cacert: None,
+            client_cert: None,
+        }),
+        Store::Missing => {
+            return Ok(applied.hold(Holdup::Blocked(
+                "Patroni needs a store outside Kubernetes: integrate with an etcd provider \
+                 (juju integrate <this app>:etcd <etcd app>)"
+                    .into(),
+            )));
+        }
+        Store::Unusable(e) => return Ok(applied.hold(Holdup::Waiting(e.to_string()))),
+    };
+    let (client, installed, preload) = match &observed.workload {
+        Workload::Unreachable { .. } => {
+            return Ok(applied.hold(Holdup::Waiting(
+                "waiting for the postgresql container to start".into(),
+            )));
+        }
+        Workload::Reachable {
+            client,
+            installed,
+            preload,
+        } => (client, installed, preload),
+    };
+    let Some(installed) = installed else {
+        return Ok(applied.hold(Holdup::Blocked(
+            "no PostgreSQL server in the workload image (/usr/lib/postgresql/<major>/bin/postgres)"
+                .into(),
+        )));
+    };
+    if let Some(holdup) = kubernetes(ctx, paths, observed).await? {
+        return Ok(applied.hold(holdup));
+    }
+    let resources = &observed.resources;
+    if let Err(e) = config.check_resources(resources) {
+        return Ok(applied.hold(Holdup::Blocked(e.to_string())));
+    }
+    let unmet = config.unmet_plugin_dependencies();
+    if !unmet.is_empty() {
+        for (option, missing) in &unmet {
+            tracing::warn!("{option} needs {} enabled too", missing.join(", "));
+        }
+        return Ok(applied.hold(Holdup::Blocked(
+            "Unsatisfied plugin dependencies. Please check the logs".into(),
+        )));
+    }
+    if config.pgaudit_enabled() && !preload.iter().any(|p| p == "pgaudit") {
+        return Ok(applied.hold(Holdup::Blocked(
+            "plugin_audit_enable: the workload image has no pgaudit library".into(),
+        )));
+    }
+
+    // Render.
+    let patroni_yml = render_patroni(
+        observed, config, resources, installed, preload, dcs, &passwords,
+    );
+    let monitoring = passwords.system.monitoring.expose().to_string();
+    let layer = workload::render_layer(&LayerInputs {
+        app: ctx.app_name.clone(),
+        member: ctx.pod_name(),
+        namespace: ctx.model_name.clone(),
+        in_kubernetes: observed.in_kubernetes,
+        health_url: format!(
+            "http://{}:{}/health",
+            observed.connect_host,
+            workload::PATRONI_PORT
+        ),
+        exporter: installed.exporter.clone(),
+        monitoring_ready: true,
+    });
+
+    // Files and layer.
+    let owner = |mode: u32| MakeDirOptions {
+        make_parents: true,
+        permissions: Some(mode),
+        user: Some(workload::WORKLOAD_USER.into()),
+        group: Some(workload::WORKLOAD_USER.into()),
+        ..MakeDirOptions::default()
+    };
+    for (dir, mode) in [
+        (workload::STORAGE_DIR, 0o750),
+        (workload::SOCKET_DIR, 0o775),
+        (workload::LOG_DIR, 0o750),
+    ] {
+        client
+            .make_dir(dir, &owner(mode))
+            .await
+            .with_context(|| format!("creating {dir} in the workload"))?;
+    }
+    for (path, content) in [
+        (workload::PATRONI_CONF, patroni_yml.as_bytes()),
+        (workload::MONITORING_PASSWORD_FILE, monitoring.as_bytes()),
+    ] {
+        if push_if_changed(client, path, content).await? {
+            applied.pushed.push(path.to_string());
+        }
+    }
+    let plan = client.get_plan().await.context("reading the Pebble plan")?;
+    let wanted = plan
+        .with_layer("postgresql", &layer)
+        .map_err(anyhow::Error::msg)
+        .context("combining the Pebble layer")?;
+    if wanted != plan {
+        client
+            .add_layer("postgresql", &layer, true)
+            .await
+            .context("adding the Pebble layer")?;
+        client.replan().await.context("replanning the workload")?;
+        applied.replanned = true;
+    }
+    let services = client
+        .list_services(&["postgresql"])
+        .await
+        .context("reading the workload's services")?;
+    let running = services
+        .iter()
+        .any(|s| s.name == "postgresql" && s.current == ServiceStatus::Active);
+    if !running {
+        client
+            .restart(&["postgresql"])
+            .await
+            .context("starting Patroni")?;
+        applied.restarted_services.push("postgresql".into());
+        return Ok(applied.hold(Holdup::Maintenance(
+            "Database service inactive, restarting".into(),
+        )));
+    }
+
+    // Patroni.
+    let patroni = Patroni::new(
+        &format!(
+            "http://{}:{}",
+            observed.connect_host,
+            workload::PATRONI_PORT
+        ),
+        &passwords.patroni,
+    )?;
+    let health = match patroni.health().await {
+        Ok(h) if h.is_started() => h,
+        _ => return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into()))),
+    };
+    let fresh = applied.replanned || !applied.restarted_services.is_empty();
+    if applied.pushed.iter().any(|p| p == workload::PATRONI_CONF) && !fresh {
+        patroni.reload().await.context("reloading Patroni")?;
+        applied.reloaded = true;
+    }
+    if applied
+        .pushed
+        .iter()
+        .any(|p| p == workload::MONITORING_PASSWORD_FILE)
+        && !fresh
+        && installed.exporter.is_some()
+    {
+        client
+            .restart(&["metrics_server"])
+            .await
+            .context("restarting the exporter")?;
+        applied.restarted_services.push("metrics_server".into());
+    }
+    applied.primary = health.is_primary();
+    if applied.primary {
+        let (writes, holdup) = converge_sql(&passwords.system, config).await?;
+        applied.sql_writes += writes;
+        if let Some(holdup) = holdup {
+            applied.health = Some(health);
+            return Ok(applied.hold(holdup));
+        }
+    }
+    if observed.leader {
+        let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
+        // Parameters this config does not set go as `null`, which removes them from the store.
+        let mut params: serde_json::Map<String, serde_json::Value> = crate::config::DCS_PARAMETERS
+            .iter()
+            .map(|k| (k.to_string(), serde_json::Value::Null))
+            .collect();
+        for (k, v) in config.dcs_parameters(resources) {
+            params.insert(k, serde_json::Value::String(v));
+        }
+        let wanted = serde_json::json!({
+            "synchronous_node_count": settings.synchronous_node_count,
+            "synchronous_mode_strict": settings.synchronous_mode_strict,
+            "maximum_lag_on_failover": settings.maximum_lag_on_failover,
+            "postgresql": {
+                "remove_data_directory_on_rewind_failure": false,
+                "remove_data_directory_on_diverged_timelines": false,
+                "parameters": params,
+            },
+        });
+        let current = patroni
+            .config()
+            .await
+            .context("reading Patroni's settings")?;
+        if let Some(patch) = config_changes(&current, &wanted) {
+            patroni
+                .patch_config(&patch)
+                .await
+                .context("updating Patroni's settings")?;
+            applied.patched_dcs = true;
+        }
+    }
+    let health = patroni.health().await.unwrap_or(health);
+    if health.pending_restart {
+        patroni.restart().await.context("restarting PostgreSQL")?;
+        applied.restarted_postgres = true;
+    }
+    applied.health = Some(health);
+    Ok(applied)
+}
+
+/// The Kubernetes objects of spec §4.5: the leader applies the `-primary`/`-replicas` Services,
+/// every unit labels its pod for them. Skipped with one debug line outside Kubernetes.
+async fn kubernetes(
+    ctx: &Context,
+    paths: &super::Paths,
+    observed: &Observed,
+) -> Result<Option<Holdup>> {
+    if !observed.in_kubernetes {
+        return Ok(None);
+    }
+    let Some(kube) = crate::k8s::KubeClient::in_cluster(&paths.env, &paths.fs_root)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("reading the Kubernetes service account")?
+    else {
+        tracing::debug!("{}", crate::k8s::NOT_IN_KUBERNETES);
+        return Ok(None);
+    };
+    let app = &ctx.app_name;
+    let forbidden = || Holdup::Blocked(crate::k8s::insufficient_permissions_message(app));
+    if observed.leader {
+        match kube.apply_services(app).await {
+            Ok(()) => {}
+            Err(e) if e.is_forbidden() => return Ok(Some(forbidden())),
+            Err(e) => {
+                tracing::error!("applying the Services: {e}");
+                return Ok(Some(Holdup::Blocked(
+                    "failed to create k8s services".into(),
+                )));
+            }
+        }
+    }
+    match kube.patch_pod_labels(&ctx.pod_name(), app).await {
+        Ok(()) => Ok(None),
+        Err(e) if e.is_forbidden() => Ok(Some(forbidden())),
+        Err(e) => Ok(Some(Holdup::Blocked(format!(
+            "failed to patch pod with error {e}"
+        )))),
+    }
+}
+
+/// Create the peer secret (or add what it lacks) with fresh passwords. Leader only.
+fn store_passwords(tools: &HookTools, app: &str, secret: &PeerSecret) -> Result<Passwords> {
+    let new = || crate::passwords::new_password(crate::passwords::SYSTEM_PASSWORD_LEN);
+    let fresh = Passwords {
+        system: SystemPasswords {
+            operator: new(),
+            replication: new(),
+            rewind: new(),
+            monitoring: new(),
+            backup: new(),
+        },
+        patroni: new(),
+    };
+    let label = app_secret_label(app);
+    let content = match secret {
+        PeerSecret::Incomplete(id, existing) => {
+            let content = complete(existing, &fresh);
+            tools
+                .secret_set(
+                    id,
+                    Some(&content),
+                    &SecretOptions::owned_by(SecretOwner::Application),
+                )
+                .context("completing the system passwords")?;
+            content
+        }
+        _ => {
+            let content = passwords_to_content(&fresh);
+            tools
+                .secret_add(
+                    &content,
+                    &SecretOptions {
+                        label: Some(label),
+                        description: Some("PostgreSQL system users' passwords".into()),
+                        ..SecretOptions::default()
+                    },
+                )
+                .context("storing the system passwords")?;
+            content
+        }
+    };
+    passwords_from_content(&content).context("the stored passwords are incomplete")
+}
+
+fn render_patroni(
+    observed: &Observed,
+    config: &Config,
+    resources: &Resources,
+    installed: &Installed,
+    preload: &[String],
+    dcs: Dcs,
+    passwords: &Passwords,
+) -> String {
+    let mut parameters: BTreeMap<String, String> = config.postgresql_parameters(resources);
+    parameters.insert("shared_preload_libraries".into(), preload.join(","));
+    if config.pgaudit_enabled() && preload.iter().any(|p| p == "pgaudit") {
+        parameters.insert("pgaudit.log".into(), "ROLE,DDL,MISC,MISC_SET".into());
+        parameters.insert("pgaudit.log_client".into(), "off".into());
+        parameters.insert("pgaudit.log_parameter".into(), "off".into());
+    }
+    if preload.iter().any(|p| p == "pg_stat_statements") {
+        parameters.insert("pg_stat_statements.max".into(), "10000".into());
+    }
+    let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
+    let pg_hba = workload::render_hba(&HbaInputs {
+        tls: false,
+        members: vec![observed.connect_host.clone()],
+        users: Vec::new(),
+    });
+    workload::render_patroni_yml(&PatroniInputs {
+        scope: format!("patroni-{}", observed.app),
+        name: observed.member.clone(),
+        connect_host: observed.connect_host.clone(),
+        dcs,
+        bin_dir: installed.bin_dir.clone(),
+        parameters,
+        dcs_parameters: config.dcs_parameters(resources),
+        synchronous_node_count: settings.synchronous_node_count,
+        maximum_lag_on_failover: settings.maximum_lag_on_failover,
+        pg_hba,
+        passwords: PatroniPasswords {
+            superuser: passwords.system.operator.clone(),
+            replication: passwords.system.replication.clone(),
+            rewind: passwords.system.rewind.clone(),
+            rest: passwords.patroni.clone(),
+        },
+    })
+}
+
+/// Push `content` to `path` (0600, workload user) unless the file already holds exactly that.
+async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) -> Result<bool> {
+    match client.pull(path).await {
+        Ok(current) if current == content => return Ok(false),
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {path} in the workload")),
+    }
+    client
+        .push(
+            path,
+            content,
+            &PushOptions {
+                permissions: Some(0o600),
+                user: Some(workload::WORKLOAD_USER.into()),
+                group: Some(workload::WORKLOAD_USER.into()),
+                make_dirs: true,
+                ..PushOptions::default()
+            },
+        )
+        .await
+        .with_context(|| format!("writing {path} in the workload"))?;
+    Ok(true)
+}
+
+/// Converge the system users and the extensions on the primary; returns the number of SQL
+/// writes, and a status when an extension cannot be had or dropped.
+async fn converge_sql(
+    passwords: &SystemPasswords,
+    config: &Config,
+) -> Result<(usize, Option<Holdup>)> {
+    use crate::postgres::{self, ExtensionError};
+    let params = postgres::ConnParams::new(
+        "127.0.0.1",
+        workload::PG_PORT,
+        "operator",
+        &passwords.operator,
+        "postgres",
+    );
+    let mut client = postgres::connect(&params)
+        .await
+        .context("connecting to PostgreSQL as operator")?;
+    let report = postgres::ensure_system_users(&mut client, passwords)
+        .await
+        .context("setting up the system users")?;
+    let mut writes = report.writes();
+    let databases = postgres::non_template_databases(&client).await?;
+    let wanted: Vec<(&str, bool)> = config
+        .extensions()
+        .iter()
+        .map(|e| (e.name, e.enabled))
+        .collect();
+    match postgres::ensure_extensions(&params, &databases, &wanted).await {
+        Ok(report) => writes += report.writes(),
+        Err(ExtensionError::Unavailable { names }) => {
+            return Ok((
+                writes,
+                Some(Holdup::Blocked(format!(
+                    "extensions not available in the workload image: {} (disable their plugin_* options)",
+                    names.join(", ")
+                ))),
+            ));
+        }
+        Err(ExtensionError::DependentObjects {
+            name,
+            database,
+            detail,
+        }) => {
+            tracing::warn!("cannot drop extension {name} in {database}: {detail}");
+            return Ok((
+                writes,
+                Some(Holdup::Blocked(
+                    "Cannot disable plugins: Existing objects depend on it. See logs".into(),
+                )),
+            ));
+        }
+        Err(ExtensionError::Other(e)) => return Err(e.context("applying the plugin_* options")),
+    }
+    Ok((writes, None))
+}

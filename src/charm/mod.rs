@@ -1,0 +1,61 @@
+//! The reconcile loop every hook runs: observe → decide → apply → status.
+//!
+//! Every hook converges the unit to the state its inputs (config, relations, secrets, the
+//! workload) call for; the event reaches the logic only as a fact (which relation broke, which
+//! action runs). Expected conditions (waiting for the workload, blocked on the operator) are
+//! values; `Err` means Juju should retry the hook. Waiting is never a sleep loop: the hook sets a
+//! status and returns, and a later hook (pebble-ready, update-status) continues.
+
+mod apply;
+mod observe;
+mod secrets;
+mod status;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use juju::{Context, HookTools, Status};
+
+pub use apply::Applied;
+pub use observe::{Observed, Store, Workload};
+pub use secrets::{Passwords, passwords_from_content, passwords_to_content};
+pub use status::compute_status;
+
+/// Where things are, and what the environment says about the platform.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The directory holding `<container>/pebble.socket`.
+    pub containers_dir: PathBuf,
+    /// The root of the filesystem the Kubernetes service-account files are read from ("/").
+    pub fs_root: PathBuf,
+    /// The process environment (for the Kubernetes client's discovery).
+    pub env: std::collections::HashMap<String, String>,
+}
+
+/// How a hook ended, for `main` to turn into an exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The hook did all it could; the status says what remains.
+    Done(Status),
+}
+
+/// Observe, decide, apply and set the status. `passwords` overrides the peer secret's content
+/// (an action that has just changed a password applies it before Juju commits the secret).
+pub async fn reconcile(
+    ctx: &Context,
+    tools: &HookTools,
+    paths: &Paths,
+    passwords: Option<&Passwords>,
+) -> Result<Outcome> {
+    let observed = observe::observe(ctx, tools, paths, passwords).await?;
+    let applied = apply::apply(ctx, tools, paths, &observed).await?;
+    if applied.changed() {
+        tracing::info!("applied: {}", applied.summary());
+    }
+    let (unit, app) = compute_status(&observed, &applied);
+    tools.status_set(false, &unit)?;
+    if let Some(app) = app {
+        tools.status_set(true, &app)?;
+    }
+    Ok(Outcome::Done(unit))
+}

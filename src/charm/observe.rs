@@ -1,0 +1,295 @@
+//! Observe: read everything a hook needs once — config, leadership, the peer secret, the store,
+//! the workload — into plain data. Nothing is changed here.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use juju::{Context, Event, HookTools, RelationRef, SecretContent, SecretGetMode, Target};
+
+use super::Paths;
+use super::secrets::{Passwords, passwords_from_content};
+use crate::config::{Config, ConfigError, Resources};
+use crate::features;
+use crate::passwords::app_secret_label;
+use crate::relations::etcd::{self, EtcdDataError, EtcdInfo};
+use crate::workload::{self, Installed};
+
+/// Patroni's store, as far as this hook can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// Running in Kubernetes: Patroni keeps its state in Endpoints.
+    Kubernetes,
+    /// An etcd provider is related and published usable endpoints.
+    Etcd(EtcdInfo),
+    /// No store: neither Kubernetes nor an `etcd` relation.
+    Missing,
+    /// Related, but the provider has not published (yet) or published garbage.
+    Unusable(EtcdDataError),
+}
+
+/// The workload container as seen through Pebble.
+#[derive(Debug, Clone)]
+pub enum Workload {
+    /// No Pebble answers on the socket: the container is starting or restarting.
+    Unreachable {
+        /// The socket that did not answer.
+        socket: PathBuf,
+    },
+    /// Pebble answers.
+    Reachable {
+        /// The client.
+        client: pebble::Client,
+        /// What the image provides (`None`: no PostgreSQL server found).
+        installed: Option<Installed>,
+        /// Libraries from the reference's `shared_preload_libraries` the image has.
+        preload: Vec<String>,
+    },
+}
+
+/// The peer secret as found.
+#[derive(Debug, Clone)]
+pub enum PeerSecret {
+    /// Complete: every password is there.
+    Complete(Passwords),
+    /// The secret exists but lacks keys (its id and what it holds).
+    Incomplete(String, SecretContent),
+    /// No secret yet.
+    Missing,
+}
+
+/// What one hook found.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Application name.
+    pub app: String,
+    /// This member's name in Patroni (`<app>-<n>`, the pod name).
+    pub member: String,
+    /// The operator created `$CHARM_DIR/disable`.
+    pub disabled: bool,
+    /// This unit holds leadership.
+    pub leader: bool,
+    /// The parsed config, or the first reason it is invalid.
+    pub config: Result<Config, ConfigError>,
+    /// The peer secret.
+    pub secret: PeerSecret,
+    /// Patroni's store.
+    pub store: Store,
+    /// The workload.
+    pub workload: Workload,
+    /// The address other members and clients use for this member.
+    pub connect_host: String,
+    /// This unit's (pod's) IP address.
+    pub address: String,
+    /// CPU and memory available to PostgreSQL.
+    pub resources: Resources,
+    /// Free fraction of the data volume (when the charm can see it).
+    pub free_fraction: Option<f64>,
+    /// Units the application is meant to have.
+    pub planned_units: u32,
+    /// The peer relation, once it exists.
+    pub peers: Option<RelationRef>,
+    /// Running in Kubernetes.
+    pub in_kubernetes: bool,
+    /// The relation endpoint of the event, when this revision does not handle it.
+    pub unhandled_endpoint: Option<String>,
+}
+
+/// Read everything.
+pub async fn observe(
+    ctx: &Context,
+    tools: &HookTools,
+    paths: &Paths,
+    passwords: Option<&Passwords>,
+) -> Result<Observed> {
+    let disabled = ctx.charm_dir.join("disable").exists();
+    let leader = tools.is_leader().context("reading leadership")?;
+    let config_map = tools.config_get().context("reading the config")?;
+    let config = Config::parse(&config_map);
+    let secret = match passwords {
+        Some(p) => PeerSecret::Complete(p.clone()),
+        None => read_peer_secret(tools, &ctx.app_name)?,
+    };
+    let store = if ctx.in_kubernetes {
+        Store::Kubernetes
+    } else {
+        read_store(tools)?
+    };
+    let peers = tools
+        .relation_ids("database-peers")
+        .context("reading the peer relation")?
+        .into_iter()
+        .next();
+    let address = tools
+        .network_get("database-peers", None)
+        .context("reading this unit's address")?
+        .bind_address()
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let connect_host = if ctx.in_kubernetes {
+        format!("{}.{}-endpoints", ctx.pod_name(), ctx.app_name)
+    } else {
+        address.clone()
+    };
+    let workload = read_workload(&paths.containers_dir).await?;
+    let planned_units = tools
+        .goal_state()
+        .map(|g| g.planned_units() as u32)
+        .unwrap_or(1)
+        .max(1);
+    let unhandled_endpoint = match &ctx.event {
+        Event::Relation { relation, .. } => features::for_endpoint(&relation.endpoint)
+            .filter(|f| !f.implemented)
+            .map(|_| relation.endpoint.clone()),
+        _ => None,
+    };
+    Ok(Observed {
+        app: ctx.app_name.clone(),
+        member: ctx.pod_name(),
+        disabled,
+        leader,
+        config,
+        secret,
+        store,
+        workload,
+        connect_host,
+        address,
+        resources: resources(ctx, paths).await,
+        free_fraction: free_fraction(Path::new(workload::STORAGE_DIR)),
+        planned_units,
+        peers,
+        in_kubernetes: ctx.in_kubernetes,
+        unhandled_endpoint,
+    })
+}
+
+fn read_peer_secret(tools: &HookTools, app: &str) -> Result<PeerSecret> {
+    let label = app_secret_label(app);
+    match tools.secret_get(None, Some(&label), SecretGetMode::Peek) {
+        Ok(content) => Ok(match passwords_from_content(&content) {
+            Some(p) => PeerSecret::Complete(p),
+            None => {
+                let id = tools
+                    .secret_info_get(None, Some(&label))
+                    .map(|i| i.id)
+                    .unwrap_or_default();
+                PeerSecret::Incomplete(id, content)
+            }
+        }),
+        Err(e) if e.is_secret_not_found() => Ok(PeerSecret::Missing),
+        Err(e) => Err(e).context("reading the system passwords"),
+    }
+}
+
+fn read_store(tools: &HookTools) -> Result<Store> {
+    let Some(relation) = tools
+        .relation_ids("etcd")
+        .context("reading the etcd relation")?
+        .into_iter()
+        .next()
+    else {
+        return Ok(Store::Missing);
+    };
+    let Some(remote) = tools.relation_remote_app(&relation)? else {
+        return Ok(Store::Unusable(EtcdDataError::NotYet));
+    };
+    let data = tools
+        .relation_get(&relation, &Target::App(remote))
+        .context("reading the etcd provider's data")?;
+    Ok(match etcd::parse(&data) {
+        Ok(info) => Store::Etcd(info),
+        Err(e) => Store::Unusable(e),
+    })
+}
+
+async fn read_workload(containers_dir: &Path) -> Result<Workload> {
+    let client = pebble::Client::with_socket_dir(containers_dir, workload::CONTAINER)
+        .context("building the Pebble client")?;
+    if !client.can_connect().await {
+        return Ok(Workload::Unreachable {
+            socket: client.socket_path().to_path_buf(),
+        });
+    }
+    let mut versions = Vec::new();
+    if let Ok(entries) = client.list_files("/usr/lib/postgresql", None, false).await {
+        for entry in entries {
+            let bin = format!("/usr/lib/postgresql/{}/bin/postgres", entry.name);
+            if client.exists(&bin).await.unwrap_or(false) {
+                versions.push(entry.name.clone());
+            }
+        }
+    }
+    let mut exporters = Vec::new();
+    for candidate in workload::EXPORTER_CANDIDATES {
+        if client.exists(candidate).await.unwrap_or(false) {
+            exporters.push(candidate.to_string());
+        }
+    }
+    let installed = workload::detect_installed(&versions, &exporters);
+    let mut preload = Vec::new();
+    if let Some(found) = &installed
+        && let Ok(libs) = client.list_files(&found.lib_dir, Some("*.so"), false).await
+    {
+        for wanted in workload::PRELOAD_LIBRARIES {
+            if libs.iter().any(|f| f.name == format!("{wanted}.so")) {
+                preload.push(wanted.to_string());
+            }
+        }
+    }
+    Ok(Workload::Reachable {
+        client,
+        installed,
+        preload,
+    })
+}
+
+/// What PostgreSQL may use: in Kubernetes the node's allocatable resources capped by the
+/// container's limits (spec §2.2); elsewhere what this machine (or cgroup) offers.
+async fn resources(ctx: &Context, paths: &Paths) -> Resources {
+    if ctx.in_kubernetes
+        && let Ok(Some(kube)) = crate::k8s::KubeClient::in_cluster(&paths.env, &paths.fs_root)
+    {
+        match kube
+            .available_resources(&ctx.pod_name(), workload::CONTAINER)
+            .await
+        {
+            Ok(r) => {
+                return Resources {
+                    cpu_cores: u32::try_from(r.cpu_cores).unwrap_or(u32::MAX),
+                    memory_bytes: r.memory_bytes,
+                };
+            }
+            Err(e) => tracing::warn!("reading the pod's resources from Kubernetes: {e}"),
+        }
+    }
+    local_resources()
+}
+
+/// CPU cores this process may use and the memory of its cgroup (or of the machine).
+fn local_resources() -> Resources {
+    let cpu_cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1);
+    let machine = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map(|kib| kib * 1024)
+        .unwrap_or(1 << 30);
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    Resources {
+        cpu_cores,
+        memory_bytes: cgroup.map_or(machine, |c| c.min(machine)),
+    }
+}
+
+/// Free fraction of the filesystem holding `path` (None when the charm cannot see it).
+fn free_fraction(path: &Path) -> Option<f64> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    (stat.f_blocks > 0).then(|| stat.f_bavail as f64 / stat.f_blocks as f64)
+}

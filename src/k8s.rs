@@ -1,1 +1,0 @@
-//! The few Kubernetes API calls the charm makes (Services, pod labels), through one client.

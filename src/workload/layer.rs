@@ -1,0 +1,190 @@
+//! The Pebble layer (spec §4.3): Patroni as service `postgresql`, the exporter as
+//! `metrics_server`, and the ready check on Patroni's `/health`.
+
+use std::collections::BTreeMap;
+
+use pebble::{Check, CheckLevel, HttpCheck, Layer, Override, Service, ServiceAction, Startup};
+
+use super::{MONITORING_PASSWORD_FILE, PATRONI_CONF, SOCKET_DIR, WORKLOAD_USER};
+
+/// What the layer depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInputs {
+    /// Application name.
+    pub app: String,
+    /// This member's name (`<app>-<n>`).
+    pub member: String,
+    /// Kubernetes namespace (model name), used only in Kubernetes.
+    pub namespace: String,
+    /// Running in Kubernetes: Patroni gets its Kubernetes settings from the environment.
+    pub in_kubernetes: bool,
+    /// Patroni's `/health` URL for the ready check.
+    pub health_url: String,
+    /// The exporter command, when the image has one.
+    pub exporter: Option<String>,
+    /// Whether the monitoring password exists (the exporter starts only then).
+    pub monitoring_ready: bool,
+}
+
+/// The layer, added with label `postgresql` and `combine`.
+pub fn render_layer(inputs: &LayerInputs) -> Layer {
+    let scope = format!("patroni-{}", inputs.app);
+    let mut env = BTreeMap::from([
+        ("PATRONI_NAME".to_string(), inputs.member.clone()),
+        ("PATRONI_SCOPE".to_string(), scope.clone()),
+        (
+            "PATRONI_REPLICATION_USERNAME".to_string(),
+            "replication".to_string(),
+        ),
+        (
+            "PATRONI_SUPERUSER_USERNAME".to_string(),
+            "operator".to_string(),
+        ),
+    ]);
+    if inputs.in_kubernetes {
+        env.insert(
+            "PATRONI_KUBERNETES_LABELS".into(),
+            format!("{{application: patroni, cluster-name: {scope}}}"),
+        );
+        env.insert(
+            "PATRONI_KUBERNETES_LEADER_LABEL_VALUE".into(),
+            "primary".into(),
+        );
+        env.insert(
+            "PATRONI_KUBERNETES_NAMESPACE".into(),
+            inputs.namespace.clone(),
+        );
+        env.insert("PATRONI_KUBERNETES_USE_ENDPOINTS".into(), "true".into());
+    }
+    let mut layer = Layer {
+        summary: "postgresql + patroni layer".into(),
+        description: "pebble config layer for postgresql + patroni".into(),
+        ..Layer::default()
+    };
+    layer.services.insert(
+        "postgresql".into(),
+        Service {
+            r#override: Some(Override::Replace),
+            summary: "entrypoint of the postgresql + patroni image".into(),
+            command: format!("patroni {PATRONI_CONF}"),
+            startup: Some(Startup::Enabled),
+            user: WORKLOAD_USER.into(),
+            group: WORKLOAD_USER.into(),
+            on_failure: Some(ServiceAction::Restart),
+            environment: env,
+            ..Service::default()
+        },
+    );
+    if let Some(exporter) = &inputs.exporter {
+        let env = BTreeMap::from([
+            // The exporter builds `postgresql://user:pass@<uri>`; the unix socket directory goes
+            // in the query (a `/` in the host part would not parse).
+            (
+                "DATA_SOURCE_URI".to_string(),
+                format!(
+                    "localhost:5432/postgres?sslmode=disable&host={}",
+                    SOCKET_DIR.replace('/', "%2F")
+                ),
+            ),
+            ("DATA_SOURCE_USER".to_string(), "monitoring".to_string()),
+            (
+                "DATA_SOURCE_PASS_FILE".to_string(),
+                MONITORING_PASSWORD_FILE.to_string(),
+            ),
+        ]);
+        layer.services.insert(
+            "metrics_server".into(),
+            Service {
+                r#override: Some(Override::Replace),
+                summary: "postgresql metrics exporter".into(),
+                command: exporter.clone(),
+                startup: Some(if inputs.monitoring_ready {
+                    Startup::Enabled
+                } else {
+                    Startup::Disabled
+                }),
+                user: WORKLOAD_USER.into(),
+                group: WORKLOAD_USER.into(),
+                after: vec!["postgresql".into()],
+                environment: env,
+                ..Service::default()
+            },
+        );
+    }
+    layer.checks.insert(
+        "postgresql".into(),
+        Check {
+            r#override: Some(Override::Replace),
+            level: Some(CheckLevel::Ready),
+            http: Some(HttpCheck {
+                url: inputs.health_url.clone(),
+                ..HttpCheck::default()
+            }),
+            ..Check::default()
+        },
+    );
+    layer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> LayerInputs {
+        LayerInputs {
+            app: "pg".into(),
+            member: "pg-0".into(),
+            namespace: "dev".into(),
+            in_kubernetes: false,
+            health_url: "http://10.1.2.3:8008/health".into(),
+            exporter: Some("/usr/bin/prometheus-postgres-exporter".into()),
+            monitoring_ready: true,
+        }
+    }
+
+    #[test]
+    fn services_and_check_as_the_reference() {
+        let layer = render_layer(&inputs());
+        let pg = &layer.services["postgresql"];
+        assert_eq!(pg.command, "patroni /var/lib/postgresql/data/patroni.yml");
+        assert_eq!(pg.user, "postgres");
+        assert_eq!(pg.environment["PATRONI_SCOPE"], "patroni-pg");
+        assert!(!pg.environment.contains_key("PATRONI_KUBERNETES_NAMESPACE"));
+        let exporter = &layer.services["metrics_server"];
+        assert_eq!(exporter.after, ["postgresql"]);
+        assert_eq!(exporter.startup, Some(Startup::Enabled));
+        // The password reaches the exporter through a 0600 file, never the plan.
+        assert!(
+            exporter
+                .environment
+                .values()
+                .all(|v| !v.contains("password="))
+        );
+        assert_eq!(layer.checks["postgresql"].level, Some(CheckLevel::Ready));
+        layer.validate("postgresql").unwrap();
+    }
+
+    #[test]
+    fn kubernetes_settings_and_a_disabled_exporter() {
+        let layer = render_layer(&LayerInputs {
+            in_kubernetes: true,
+            monitoring_ready: false,
+            ..inputs()
+        });
+        let env = &layer.services["postgresql"].environment;
+        assert_eq!(env["PATRONI_KUBERNETES_NAMESPACE"], "dev");
+        assert_eq!(
+            env["PATRONI_KUBERNETES_LABELS"],
+            "{application: patroni, cluster-name: patroni-pg}"
+        );
+        assert_eq!(
+            layer.services["metrics_server"].startup,
+            Some(Startup::Disabled)
+        );
+        let none = render_layer(&LayerInputs {
+            exporter: None,
+            ..inputs()
+        });
+        assert!(!none.services.contains_key("metrics_server"));
+    }
+}

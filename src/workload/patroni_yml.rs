@@ -1,0 +1,281 @@
+//! `patroni.yml` (spec §5.1 layout): rendered from a plain input struct, keys sorted, values
+//! escaped by the YAML serialiser. It holds passwords, so it is written with mode 0600.
+
+use std::collections::BTreeMap;
+
+use juju::Secret;
+use serde_json::{Value, json};
+
+use super::{DATA_DIR, LOG_DIR, PATRONI_PORT, PG_PORT, PGPASS, SOCKET_DIR};
+
+/// Patroni's distributed configuration store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dcs {
+    /// Kubernetes Endpoints (the reference's store), used when the charm runs in Kubernetes.
+    Kubernetes {
+        /// The pod's IP address, which Patroni writes into the leader Endpoints.
+        pod_ip: String,
+    },
+    /// An etcd v3 cluster from the `etcd` relation.
+    Etcd(EtcdStore),
+}
+
+/// Where etcd is and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdStore {
+    /// `host:port` of each member.
+    pub hosts: Vec<String>,
+    /// `http` or `https`.
+    pub protocol: String,
+    /// CA file in the workload (https only).
+    pub cacert: Option<String>,
+    /// Client certificate and key files in the workload (mutual TLS only).
+    pub client_cert: Option<(String, String)>,
+}
+
+/// The passwords `patroni.yml` carries.
+#[derive(Debug, Clone)]
+pub struct PatroniPasswords {
+    /// `operator`, Patroni's superuser.
+    pub superuser: Secret,
+    /// `replication`.
+    pub replication: Secret,
+    /// `rewind`.
+    pub rewind: Secret,
+    /// The REST API's basic-auth user `patroni`.
+    pub rest: Secret,
+}
+
+/// Everything `patroni.yml` depends on.
+#[derive(Debug, Clone)]
+pub struct PatroniInputs {
+    /// `patroni-<app>`.
+    pub scope: String,
+    /// This member's name (`<app>-<n>`).
+    pub name: String,
+    /// Host name or address other members and clients use for this member.
+    pub connect_host: String,
+    /// The store.
+    pub dcs: Dcs,
+    /// PostgreSQL binaries.
+    pub bin_dir: String,
+    /// Local PostgreSQL parameters (`postgresql.parameters`).
+    pub parameters: BTreeMap<String, String>,
+    /// Cluster-wide parameters Patroni keeps in the store (`bootstrap.dcs.postgresql.parameters`).
+    pub dcs_parameters: BTreeMap<String, String>,
+    /// Synchronous standbys to keep.
+    pub synchronous_node_count: u32,
+    /// Bytes a replica may lag and still be promoted.
+    pub maximum_lag_on_failover: u64,
+    /// `pg_hba` rules.
+    pub pg_hba: Vec<String>,
+    /// Passwords.
+    pub passwords: PatroniPasswords,
+}
+
+/// Parameters every member gets regardless of config (spec §5.1 bootstrap parameters).
+fn fixed_parameters() -> BTreeMap<&'static str, Value> {
+    BTreeMap::from([
+        ("archive_command", json!("/bin/true")),
+        ("archive_mode", json!("on")),
+        ("autovacuum", json!(true)),
+        ("fsync", json!(true)),
+        ("full_page_writes", json!(true)),
+        ("log_autovacuum_min_duration", json!(60000)),
+        ("log_checkpoints", json!("on")),
+        ("log_destination", json!("stderr")),
+        ("log_directory", json!(LOG_DIR)),
+        ("log_error_verbosity", json!("verbose")),
+        ("log_file_mode", json!("0600")),
+        ("log_filename", json!("postgresql-%w_%H%M.log")),
+        (
+            "log_line_prefix",
+            json!("%t [%p]: user=%u,db=%d,app=%a,client=%h,line=%l "),
+        ),
+        ("log_min_error_statement", json!("warning")),
+        ("log_rotation_age", json!(1)),
+        ("log_rotation_size", json!(0)),
+        ("log_statement", json!("ddl")),
+        ("log_timezone", json!("UTC")),
+        ("log_truncate_on_rotation", json!("on")),
+        ("logging_collector", json!("on")),
+        ("password_encryption", json!("scram-sha-256")),
+        ("unix_socket_directories", json!(SOCKET_DIR)),
+        ("wal_level", json!("logical")),
+    ])
+}
+
+/// Render `patroni.yml`.
+pub fn render_patroni_yml(inputs: &PatroniInputs) -> String {
+    let mut parameters = serde_json::Map::new();
+    for (k, v) in fixed_parameters() {
+        parameters.insert(k.to_string(), v);
+    }
+    for (k, v) in &inputs.parameters {
+        parameters.insert(k.clone(), json!(v));
+    }
+    let mut dcs_parameters = serde_json::Map::new();
+    dcs_parameters.insert("synchronous_standby_names".into(), json!("*"));
+    for (k, v) in &inputs.dcs_parameters {
+        dcs_parameters.insert(k.clone(), json!(v));
+    }
+    let p = &inputs.passwords;
+    let mut doc = json!({
+        "scope": inputs.scope,
+        "name": inputs.name,
+        "log": {
+            "dir": LOG_DIR,
+            "file_num": 10080,
+            "file_size": 600,
+            "dateformat": "%Y-%m-%d %H:%M:%S %Z",
+            "format": "%(asctime)s [%(process)d]: %(levelname)s: %(message)s ",
+        },
+        "bootstrap": {
+            "dcs": {
+                "failsafe_mode": true,
+                "synchronous_mode": true,
+                "synchronous_mode_strict": false,
+                "synchronous_node_count": inputs.synchronous_node_count,
+                "maximum_lag_on_failover": inputs.maximum_lag_on_failover,
+                "max_timelines_history": 50,
+                "postgresql": {
+                    "use_pg_rewind": true,
+                    "remove_data_directory_on_rewind_failure": false,
+                    "remove_data_directory_on_diverged_timelines": false,
+                    "parameters": dcs_parameters,
+                },
+            },
+            "initdb": [
+                {"auth-host": "scram-sha-256"},
+                {"auth-local": "peer"},
+                {"encoding": "UTF8"},
+                "data-checksums",
+            ],
+            "pg_hba": inputs.pg_hba,
+        },
+        "restapi": {
+            "listen": format!("0.0.0.0:{PATRONI_PORT}"),
+            "connect_address": format!("{}:{PATRONI_PORT}", inputs.connect_host),
+            "authentication": {"username": "patroni", "password": p.rest.expose()},
+        },
+        "postgresql": {
+            "listen": format!("0.0.0.0:{PG_PORT}"),
+            "connect_address": format!("{}:{PG_PORT}", inputs.connect_host),
+            "data_dir": DATA_DIR,
+            "bin_dir": inputs.bin_dir,
+            "pgpass": PGPASS,
+            "use_unix_socket": true,
+            "parameters": parameters,
+            "pg_hba": inputs.pg_hba,
+            "pg_ident": ["operator postgres backup"],
+            "authentication": {
+                "superuser": {"username": "operator", "password": p.superuser.expose()},
+                "replication": {"username": "replication", "password": p.replication.expose()},
+                "rewind": {"username": "rewind", "password": p.rewind.expose()},
+            },
+        },
+    });
+    match &inputs.dcs {
+        Dcs::Kubernetes { pod_ip } => {
+            doc["kubernetes"] = json!({
+                "bypass_api_service": true,
+                "use_endpoints": true,
+                "pod_ip": pod_ip,
+                "leader_label_value": "primary",
+                "labels": {"application": "patroni", "cluster-name": inputs.scope},
+            });
+        }
+        Dcs::Etcd(etcd) => {
+            let mut section = json!({"hosts": etcd.hosts, "protocol": etcd.protocol});
+            if let Some(ca) = &etcd.cacert {
+                section["cacert"] = json!(ca);
+            }
+            if let Some((cert, key)) = &etcd.client_cert {
+                section["cert"] = json!(cert);
+                section["key"] = json!(key);
+            }
+            doc["etcd3"] = section;
+        }
+    }
+    serde_yaml::to_string(&doc).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn inputs(dcs: Dcs) -> PatroniInputs {
+        PatroniInputs {
+            scope: "patroni-pg".into(),
+            name: "pg-0".into(),
+            connect_host: "10.1.2.3".into(),
+            dcs,
+            bin_dir: "/usr/lib/postgresql/15/bin".into(),
+            parameters: BTreeMap::from([("work_mem".into(), "4096".into())]),
+            dcs_parameters: BTreeMap::from([("max_connections".into(), "100".into())]),
+            synchronous_node_count: 0,
+            maximum_lag_on_failover: 1_048_576,
+            pg_hba: vec!["local all operator scram-sha-256".into()],
+            passwords: PatroniPasswords {
+                superuser: Secret::new("su'per\"pw: x"),
+                replication: Secret::new("repl"),
+                rewind: Secret::new("rew"),
+                rest: Secret::new("rest"),
+            },
+        }
+    }
+
+    #[test]
+    fn renders_the_reference_layout_with_etcd() {
+        let yml = render_patroni_yml(&inputs(Dcs::Etcd(EtcdStore {
+            hosts: vec!["10.64.0.10:2379".into()],
+            protocol: "http".into(),
+            cacert: None,
+            client_cert: None,
+        })));
+        let doc: serde_yaml::Value = serde_yaml::from_str(&yml).unwrap();
+        assert_eq!(doc["scope"], "patroni-pg");
+        assert_eq!(doc["name"], "pg-0");
+        assert_eq!(doc["etcd3"]["hosts"][0], "10.64.0.10:2379");
+        assert!(doc.get("kubernetes").is_none());
+        assert_eq!(doc["postgresql"]["connect_address"], "10.1.2.3:5432");
+        assert_eq!(
+            doc["postgresql"]["data_dir"],
+            "/var/lib/postgresql/data/pgdata"
+        );
+        assert_eq!(doc["postgresql"]["parameters"]["work_mem"], "4096");
+        assert_eq!(
+            doc["postgresql"]["parameters"]["password_encryption"],
+            "scram-sha-256"
+        );
+        assert_eq!(
+            doc["bootstrap"]["dcs"]["postgresql"]["parameters"]["max_connections"],
+            "100"
+        );
+        assert_eq!(doc["bootstrap"]["initdb"][0]["auth-host"], "scram-sha-256");
+        // Hostile characters in a password survive the round trip exactly.
+        assert_eq!(
+            doc["postgresql"]["authentication"]["superuser"]["password"],
+            "su'per\"pw: x"
+        );
+        assert_eq!(
+            render_patroni_yml(&inputs(Dcs::Kubernetes { pod_ip: "x".into() }))
+                .matches("trust")
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn kubernetes_store_as_the_reference() {
+        let yml = render_patroni_yml(&inputs(Dcs::Kubernetes {
+            pod_ip: "10.1.2.3".into(),
+        }));
+        let doc: serde_yaml::Value = serde_yaml::from_str(&yml).unwrap();
+        assert_eq!(doc["kubernetes"]["use_endpoints"], true);
+        assert_eq!(doc["kubernetes"]["bypass_api_service"], true);
+        assert_eq!(doc["kubernetes"]["pod_ip"], "10.1.2.3");
+        assert_eq!(doc["kubernetes"]["labels"]["cluster-name"], "patroni-pg");
+        assert!(doc.get("etcd3").is_none());
+    }
+}

@@ -283,8 +283,25 @@ pub async fn apply(
         _ => return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into()))),
     };
     let fresh = applied.replanned || !applied.restarted_services.is_empty();
+    // The charm's own connection, over the pod's loopback.
+    let params = crate::postgres::ConnParams::new(
+        "127.0.0.1",
+        workload::PG_PORT,
+        "operator",
+        &passwords.system.operator,
+        "postgres",
+    );
+    let mut sql = match crate::postgres::connect(&params).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!("PostgreSQL does not accept the charm yet: {e:#}");
+            return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
+        }
+    };
     if applied.pushed.iter().any(|p| p == workload::PATRONI_CONF) && !fresh {
+        let loaded = conf_load_time(&sql).await?;
         patroni.reload().await.context("reloading Patroni")?;
+        wait_for_reload(&sql, &loaded).await?;
         applied.reloaded = true;
     }
     if applied
@@ -302,7 +319,7 @@ pub async fn apply(
     }
     applied.primary = health.is_primary();
     if applied.primary {
-        let (writes, holdup) = converge_sql(&passwords.system, config).await?;
+        let (writes, holdup) = converge_sql(&mut sql, &params, &passwords.system, config).await?;
         applied.sql_writes += writes;
         if let Some(holdup) = holdup {
             applied.health = Some(health);
@@ -312,12 +329,13 @@ pub async fn apply(
     if observed.leader {
         let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
         // Parameters this config does not set go as `null`, which removes them from the store.
-        let mut params: serde_json::Map<String, serde_json::Value> = crate::config::DCS_PARAMETERS
-            .iter()
-            .map(|k| (k.to_string(), serde_json::Value::Null))
-            .collect();
+        let mut dcs_params: serde_json::Map<String, serde_json::Value> =
+            crate::config::DCS_PARAMETERS
+                .iter()
+                .map(|k| (k.to_string(), serde_json::Value::Null))
+                .collect();
         for (k, v) in config.dcs_parameters(resources) {
-            params.insert(k, serde_json::Value::String(v));
+            dcs_params.insert(k, serde_json::Value::String(v));
         }
         let wanted = serde_json::json!({
             "synchronous_node_count": settings.synchronous_node_count,
@@ -326,7 +344,7 @@ pub async fn apply(
             "postgresql": {
                 "remove_data_directory_on_rewind_failure": false,
                 "remove_data_directory_on_diverged_timelines": false,
-                "parameters": params,
+                "parameters": dcs_params,
             },
         });
         let current = patroni
@@ -334,15 +352,19 @@ pub async fn apply(
             .await
             .context("reading Patroni's settings")?;
         if let Some(patch) = config_changes(&current, &wanted) {
+            let loaded = conf_load_time(&sql).await?;
             patroni
                 .patch_config(&patch)
                 .await
                 .context("updating Patroni's settings")?;
+            wait_for_reload(&sql, &loaded).await?;
             applied.patched_dcs = true;
         }
     }
-    let health = patroni.health().await.unwrap_or(health);
-    if health.pending_restart {
+    // One restart decision, after every change above has reached PostgreSQL.
+    let pending = crate::postgres::pending_restart_settings(&sql).await?;
+    if !pending.is_empty() {
+        tracing::info!("restarting PostgreSQL for {}", pending.join(", "));
         patroni.restart().await.context("restarting PostgreSQL")?;
         applied.restarted_postgres = true;
     }
@@ -479,6 +501,30 @@ fn render_patroni(
     })
 }
 
+/// When PostgreSQL last loaded its configuration.
+async fn conf_load_time(sql: &tokio_postgres::Client) -> Result<String> {
+    Ok(sql
+        .query_one("SELECT pg_conf_load_time()::text", &[])
+        .await
+        .context("reading when PostgreSQL loaded its configuration")?
+        .get(0))
+}
+
+/// Wait (at most 10 s) for PostgreSQL to load its configuration again: Patroni applies a reload
+/// or a settings patch in its next cycle, which a request wakes at once.
+async fn wait_for_reload(sql: &tokio_postgres::Client, before: &str) -> Result<()> {
+    for _ in 0..50 {
+        if conf_load_time(sql).await? != before {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tracing::warn!(
+        "PostgreSQL did not reload its configuration within 10 s; a later hook checks again"
+    );
+    Ok(())
+}
+
 /// Push `content` to `path` (0600, workload user) unless the file already holds exactly that.
 async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) -> Result<bool> {
     match client.pull(path).await {
@@ -507,31 +553,23 @@ async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) ->
 /// Converge the system users and the extensions on the primary; returns the number of SQL
 /// writes, and a status when an extension cannot be had or dropped.
 async fn converge_sql(
+    client: &mut tokio_postgres::Client,
+    params: &crate::postgres::ConnParams,
     passwords: &SystemPasswords,
     config: &Config,
 ) -> Result<(usize, Option<Holdup>)> {
     use crate::postgres::{self, ExtensionError};
-    let params = postgres::ConnParams::new(
-        "127.0.0.1",
-        workload::PG_PORT,
-        "operator",
-        &passwords.operator,
-        "postgres",
-    );
-    let mut client = postgres::connect(&params)
-        .await
-        .context("connecting to PostgreSQL as operator")?;
-    let report = postgres::ensure_system_users(&mut client, passwords)
+    let report = postgres::ensure_system_users(client, passwords)
         .await
         .context("setting up the system users")?;
     let mut writes = report.writes();
-    let databases = postgres::non_template_databases(&client).await?;
+    let databases = postgres::non_template_databases(client).await?;
     let wanted: Vec<(&str, bool)> = config
         .extensions()
         .iter()
         .map(|e| (e.name, e.enabled))
         .collect();
-    match postgres::ensure_extensions(&params, &databases, &wanted).await {
+    match postgres::ensure_extensions(params, &databases, &wanted).await {
         Ok(report) => writes += report.writes(),
         Err(ExtensionError::Unavailable { names }) => {
             return Ok((

@@ -1,0 +1,234 @@
+//! Helpers for end-to-end tests: the charm and an etcd provider deployed in a lab model with real
+//! PostgreSQL, Patroni and etcd, each unit in its own pod (as root; CI runs as root).
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use lab::engine::{HookRecord, Isolation, Model, ModelOptions};
+
+/// The application name used in these tests.
+pub const APP: &str = "postgresql-k8s";
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// True when units can get their own pods here (root); the tests say so and stop otherwise.
+pub fn can_run() -> bool {
+    if Isolation::best_available() != Isolation::Namespaces {
+        eprintln!("skipped: needs root for per-unit pods (CI runs as root)");
+        return false;
+    }
+    true
+}
+
+/// A model with etcd-lab and the charm, integrated.
+pub struct Deployment {
+    /// The model.
+    pub model: Model,
+    _tmp: tempfile::TempDir,
+}
+
+fn charm_dir(into: &Path, bin_dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pg = into.join("postgresql-k8s");
+    fs::create_dir_all(pg.join("bin")).unwrap();
+    for f in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
+        fs::copy(root.join(f), pg.join(f)).unwrap();
+    }
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_postgresql-k8s"),
+        pg.join("bin/postgresql-k8s"),
+    )
+    .unwrap();
+    let etcd = into.join("etcd-lab");
+    fs::create_dir_all(etcd.join("bin")).unwrap();
+    for f in ["metadata.yaml", "dispatch"] {
+        fs::copy(root.join("crates/lab/charms/etcd").join(f), etcd.join(f)).unwrap();
+    }
+    std::os::unix::fs::symlink(
+        bin_dir.join("lab-etcd-charm"),
+        etcd.join("bin/lab-etcd-charm"),
+    )
+    .unwrap();
+    pg
+}
+
+/// Deploy etcd-lab and the charm (with `config`), integrate them, and wait until the charm's
+/// unit 0 is active `Primary`.
+pub fn deploy(config: &[(&str, &str)]) -> Deployment {
+    let bin_dir = lab::harness::lab_bin_dir(&target_dir(), false).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let pg = charm_dir(tmp.path(), &bin_dir);
+    let mut opts = ModelOptions::new(&tmp.path().join("model"), &bin_dir);
+    opts.isolation = Isolation::Namespaces;
+    let mut model = Model::new(opts).unwrap();
+    model
+        .deploy(&tmp.path().join("etcd-lab"), None, 1, &[])
+        .unwrap();
+    let config: Vec<(String, String)> = config
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    model.deploy(&pg, Some(APP), 1, &config).unwrap();
+    model.integrate(&format!("{APP}:etcd"), "etcd-lab").unwrap();
+    let mut d = Deployment { model, _tmp: tmp };
+    assert!(
+        d.wait_for_status(&format!("{APP}/0"), "active", "Primary", 120),
+        "never became Primary: {:?}\n{}",
+        d.model.unit_status(&format!("{APP}/0")),
+        d.log_tail(40)
+    );
+    d
+}
+
+impl Deployment {
+    /// Settle and fire update-status until `unit` shows `status` with `message`.
+    pub fn wait_for_status(&mut self, unit: &str, status: &str, message: &str, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.model.settle().unwrap();
+            if let Some(s) = self.model.unit_status(unit)
+                && s.status == status
+                && s.message == message
+            {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            self.model.update_status(Some(unit));
+        }
+    }
+
+    /// The last `n` lines of the model's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = self.model.state().log;
+        log[log.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The address of unit `n`.
+    pub fn address(&self, n: u32) -> String {
+        self.model.address(&format!("{APP}/{n}")).unwrap()
+    }
+
+    /// Run an action; its record.
+    pub fn run(&mut self, unit: &str, action: &str, params: &[(&str, &str)]) -> HookRecord {
+        let map = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+            .collect();
+        self.model.run_action(unit, action, map).unwrap()
+    }
+
+    /// `get-password username=<user>`.
+    pub fn password(&mut self, user: &str) -> String {
+        let record = self.run(&format!("{APP}/0"), "get-password", &[("username", user)]);
+        let action = record.action.unwrap();
+        assert_eq!(action.failed, None, "{}", record.output);
+        action.results["password"].clone()
+    }
+
+    /// A connection to unit `n` as `user` over TCP (scram-sha-256).
+    pub fn connect(
+        &self,
+        n: u32,
+        user: &str,
+        password: &str,
+    ) -> Result<postgres_client::Client, String> {
+        postgres_client::connect(&self.address(n), user, password)
+    }
+
+    /// Read a file from unit 0's workload.
+    pub fn pull(&self, path: &str) -> Vec<u8> {
+        let client = self
+            .model
+            .pebble(&format!("{APP}/0"), "postgresql")
+            .unwrap();
+        self.model.block_on(client.pull(path)).unwrap()
+    }
+}
+
+/// A blocking PostgreSQL client for tests (tokio-postgres on a private runtime).
+pub mod postgres_client {
+    use tokio_postgres::NoTls;
+
+    /// A connection and its runtime.
+    pub struct Client {
+        runtime: tokio::runtime::Runtime,
+        client: tokio_postgres::Client,
+    }
+
+    /// Connect to `host:5432` as `user`.
+    pub fn connect(host: &str, user: &str, password: &str) -> Result<Client, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(host)
+            .port(5432)
+            .user(user)
+            .password(password)
+            .dbname("postgres")
+            .connect_timeout(std::time::Duration::from_secs(5));
+        let client = runtime.block_on(async {
+            let (client, connection) =
+                config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| match e.as_db_error() {
+                        Some(db) => db.message().to_string(),
+                        None => e.to_string(),
+                    })?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok::<_, String>(client)
+        })?;
+        Ok(Client { runtime, client })
+    }
+
+    impl Client {
+        /// The first column of the first row, as text.
+        pub fn value(&self, sql: &str) -> String {
+            self.runtime.block_on(async {
+                let row = self.client.query_one(sql, &[]).await.unwrap();
+                row.get::<_, String>(0)
+            })
+        }
+
+        /// Run statements.
+        pub fn execute(&self, sql: &str) {
+            if let Err(e) = self.runtime.block_on(self.client.batch_execute(sql)) {
+                let detail = e.as_db_error().map(|d| d.message().to_string());
+                panic!("{sql}: {e} {detail:?}");
+            }
+        }
+
+        /// The value of `sql` once it equals `want`, polling for up to `secs` seconds (settings
+        /// reach the server asynchronously after Patroni reloads).
+        pub fn wait_value(&self, sql: &str, want: &str, secs: u64) -> String {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+            loop {
+                let got = self.value(sql);
+                if got == want || std::time::Instant::now() > deadline {
+                    return got;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        }
+    }
+}

@@ -1,11 +1,13 @@
 //! State tests: the real charm binary runs one hook against recorded hook-tool answers (the lab's
-//! replay `jujuc`), and the test checks what it did: exit code, status, calls.
+//! replay `jujuc`), and the test checks what it did: exit code, status, calls. Fast, and exact
+//! about the hook-tool traffic; the lab's end-to-end tests cover the workload.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use lab::harness::{Harness, HookRun, jujuc_binary};
+
+const APP_SECRET: &str = r#"{"operator-password": "o", "replication-password": "r", "rewind-password": "w", "monitoring-password": "m", "backup-password": "b", "patroni-password": "p"}"#;
+const NETWORK: &str = r#"{"bind-addresses": [{"mac-address": "", "interface-name": "eth0", "addresses": [{"hostname": "", "value": "10.1.2.3", "cidr": "10.1.2.0/24"}]}], "egress-subnets": ["10.1.2.3/32"], "ingress-addresses": ["10.1.2.3"]}"#;
 
 fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -14,6 +16,7 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// A unit with its passwords stored, an etcd provider related, and no workload socket.
 fn harness(leader: bool) -> Harness {
     let jujuc = jujuc_binary(&target_dir(), false).unwrap();
     let mut h = Harness::new(
@@ -23,6 +26,20 @@ fn harness(leader: bool) -> Harness {
     )
     .unwrap();
     h.answer("is-leader", if leader { "true\n" } else { "false\n" })
+        .answer("config-get", "{}\n")
+        .answer("secret-get", &format!("{APP_SECRET}\n"))
+        .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
+        .answer("relation-ids etcd", "[\"etcd:3\"]\n")
+        .answer("relation-list", "\"etcd-lab\"\n")
+        .answer(
+            "relation-get",
+            "{\"endpoints\": \"http://10.1.2.9:2379\"}\n",
+        )
+        .answer("network-get", &format!("{NETWORK}\n"))
+        .answer(
+            "goal-state",
+            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
+        )
         .accept_writes();
     let sockets = h.charm_dir().join("no-containers");
     h.env("CHARM_CONTAINERS_DIR", sockets.to_str().unwrap());
@@ -54,20 +71,109 @@ fn update_status_without_the_workload_waits() {
         ]
     );
     assert!(
-        run.calls.len() <= 6,
+        run.calls.len() <= 12,
         "too many hook-tool calls: {:?}",
         run.calls
+    );
+    assert!(run.calls_to("secret-add").is_empty() && run.calls_to("secret-set").is_empty());
+}
+
+#[test]
+fn the_leader_creates_the_passwords_through_files() {
+    let mut h = harness(true);
+    h.fail("secret-get", 1, "ERROR secret \"x\" not found\n")
+        .answer("secret-add", "secret://model/d4ngcnvmp25c7bgqtgsg\n");
+    let run = h.run("hooks/leader-elected", &[]).unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let adds = run.calls_to("secret-add");
+    assert_eq!(adds.len(), 1);
+    let argv = &adds[0].args;
+    assert!(
+        argv.windows(2)
+            .any(|w| w == ["--label", "database-peers.postgresql-k8s.app"])
+    );
+    let keys: Vec<&str> = argv
+        .iter()
+        .filter_map(|a| a.split_once("#file=").map(|(k, _)| k))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "backup-password",
+            "monitoring-password",
+            "operator-password",
+            "patroni-password",
+            "replication-password",
+            "rewind-password"
+        ]
     );
 }
 
 #[test]
-fn a_non_leader_does_not_touch_the_application_status() {
-    let h = harness(false);
+fn a_non_leader_waits_for_the_passwords_and_leaves_the_application_status() {
+    let mut h = harness(false);
+    h.fail("secret-get", 1, "ERROR secret \"x\" not found\n");
+    let run = h.run("hooks/config-changed", &[]).unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        statuses(&run),
+        vec![args(&[
+            "--application=false",
+            "waiting",
+            "--",
+            "waiting for the leader to create the system passwords"
+        ])]
+    );
+    assert!(run.calls_to("secret-add").is_empty());
+}
+
+#[test]
+fn without_a_store_the_unit_says_what_to_relate() {
+    let mut h = harness(true);
+    h.answer("relation-ids etcd", "[]\n");
+    let run = h.run("hooks/update-status", &[]).unwrap();
+    let s = statuses(&run);
+    assert_eq!(s[0][1], "blocked");
+    assert!(s[0][3].contains("integrate with an etcd provider"), "{s:?}");
+}
+
+#[test]
+fn malformed_etcd_data_is_refused_without_failing_the_hook() {
+    let mut h = harness(true);
+    h.answer("relation-get", "{\"endpoints\": \"http://x:1;rm -rf /\"}\n");
+    let run = h
+        .run(
+            "hooks/etcd-relation-changed",
+            &[
+                ("JUJU_RELATION", "etcd"),
+                ("JUJU_RELATION_ID", "etcd:3"),
+                ("JUJU_REMOTE_APP", "etcd-lab"),
+                ("JUJU_REMOTE_UNIT", "etcd-lab/0"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let s = statuses(&run);
+    assert_eq!(s[0][1], "waiting");
+    assert!(
+        s[0][3].starts_with("the etcd relation's endpoints are invalid"),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn invalid_config_blocks_naming_the_option() {
+    let mut h = harness(true);
+    h.answer("config-get", "{\"memory_work_mem\": 1}\n");
     let run = h.run("hooks/config-changed", &[]).unwrap();
     assert_eq!(run.code, 0, "{run:?}");
     let s = statuses(&run);
-    assert_eq!(s.len(), 1);
-    assert_eq!(s[0][0], "--application=false");
+    assert_eq!(s[0][1], "blocked");
+    assert!(
+        s[0][3].starts_with("Configuration Error: memory_work_mem"),
+        "{s:?}"
+    );
+    assert!(run.calls_to("secret-add").is_empty() && run.calls_to("relation-set").is_empty());
 }
 
 #[test]
@@ -94,22 +200,40 @@ fn unbuilt_relations_say_so_in_the_log() {
             .contains("database relation is not implemented")),
         "{logs:?}"
     );
-    // Nothing pretends to work: no relation data is written.
     assert!(run.calls_to("relation-set").is_empty());
 }
 
 #[test]
-fn unbuilt_actions_fail_plainly() {
-    let h = harness(true);
+fn actions_fail_plainly_when_they_cannot_run() {
+    let mut h = harness(true);
+    h.answer("action-get", "{\"username\": \"postgres\"}\n");
     let run = h.run("actions/get-password", &[]).unwrap();
     assert_eq!(run.code, 0, "{run:?}");
-    let fails = run.calls_to("action-fail");
-    assert_eq!(fails.len(), 1);
-    assert!(fails[0].args[1].starts_with("get-password is not implemented"));
-    assert!(run.calls_to("action-set").is_empty());
-
+    assert_eq!(
+        run.calls_to("action-fail")[0].args[1],
+        "The action can be run only for system users or Patroni: backup, replication, rewind, operator, monitoring, patroni not postgres"
+    );
+    let run = h.run("actions/create-backup", &[]).unwrap();
+    assert!(run.calls_to("action-fail")[0].args[1].starts_with("create-backup is not implemented"));
     let run = h.run("actions/frobnicate", &[]).unwrap();
     assert!(run.calls_to("action-fail")[0].args[1].contains("unknown action"));
+
+    let mut follower = harness(false);
+    follower.answer("action-get", "{\"username\": \"operator\"}\n");
+    let run = follower.run("actions/set-password", &[]).unwrap();
+    assert_eq!(
+        run.calls_to("action-fail")[0].args[1],
+        "The action can be run only on leader unit"
+    );
+}
+
+#[test]
+fn get_password_returns_the_stored_one() {
+    let mut h = harness(false);
+    h.answer("action-get", "{\"username\": \"monitoring\"}\n");
+    let run = h.run("actions/get-password", &[]).unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.calls_to("action-set")[0].args, ["password=m"]);
 }
 
 #[test]
@@ -124,7 +248,6 @@ fn unknown_hooks_are_no_ops() {
 #[test]
 fn a_broken_environment_fails_the_hook() {
     let h = harness(true);
-    // A relation hook without its relation id is not something Juju sends: refuse, do nothing.
     let run = h.run("hooks/database-relation-changed", &[]).unwrap();
     assert_eq!(run.code, 1);
     assert!(run.calls.is_empty());
@@ -154,48 +277,4 @@ fn the_disable_file_blocks() {
         statuses(&run),
         vec![args(&["--application=false", "blocked", "--", "Disabled"])]
     );
-}
-
-/// A Pebble that only answers system-info, enough for "can connect".
-fn fake_pebble(socket: &Path) -> std::thread::JoinHandle<()> {
-    std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
-    let listener = UnixListener::bind(socket).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buf = [0u8; 4096];
-            let mut request = Vec::new();
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let body = r#"{"type":"sync","status-code":200,"status":"OK","result":{"version":"v1.32.1","boot-id":"b"}}"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    })
-}
-
-#[test]
-fn with_the_workload_up_it_says_bring_up_is_not_built() {
-    let mut h = harness(false);
-    let dir = h.charm_dir().join("containers");
-    fake_pebble(&dir.join("postgresql").join("pebble.socket"));
-    h.env("CHARM_CONTAINERS_DIR", dir.to_str().unwrap());
-    let run = h
-        .run(
-            "hooks/postgresql-pebble-ready",
-            &[("JUJU_WORKLOAD_NAME", "postgresql")],
-        )
-        .unwrap();
-    assert_eq!(run.code, 0, "{run:?}");
-    let s = statuses(&run);
-    assert_eq!(s.len(), 1);
-    assert_eq!(s[0][1], "blocked");
-    assert!(s[0][3].contains("not implemented"), "{s:?}");
 }

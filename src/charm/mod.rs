@@ -48,6 +48,11 @@ pub async fn reconcile(
     passwords: Option<&Passwords>,
 ) -> Result<Outcome> {
     let observed = observe::observe(ctx, tools, paths, passwords).await?;
+    if let Some(endpoint) = &observed.unhandled_endpoint {
+        tracing::info!(
+            "the {endpoint} relation is not implemented in this revision of the charm; its data is ignored"
+        );
+    }
     let applied = apply::apply(ctx, tools, paths, &observed).await?;
     if applied.changed() {
         tracing::info!("applied: {}", applied.summary());

@@ -25,19 +25,29 @@ fn charm_dirs(into: &Path, bin_dir: &Path) -> (PathBuf, PathBuf) {
     for f in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
         fs::copy(root.join(f), pg.join(f)).unwrap();
     }
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_postgresql-k8s"), pg.join("bin/postgresql-k8s"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_postgresql-k8s"),
+        pg.join("bin/postgresql-k8s"),
+    )
+    .unwrap();
     let etcd = into.join("etcd-lab");
     fs::create_dir_all(etcd.join("bin")).unwrap();
     for f in ["metadata.yaml", "dispatch"] {
         fs::copy(root.join("crates/lab/charms/etcd").join(f), etcd.join(f)).unwrap();
     }
-    std::os::unix::fs::symlink(bin_dir.join("lab-etcd-charm"), etcd.join("bin/lab-etcd-charm")).unwrap();
+    std::os::unix::fs::symlink(
+        bin_dir.join("lab-etcd-charm"),
+        etcd.join("bin/lab-etcd-charm"),
+    )
+    .unwrap();
     (pg, etcd)
 }
 
 fn report(name: &str, records: &[HookRecord]) {
-    let ms: Vec<f64> = records.iter().map(|r| r.duration.as_secs_f64() * 1000.0).collect();
+    let ms: Vec<f64> = records
+        .iter()
+        .map(|r| r.duration.as_secs_f64() * 1000.0)
+        .collect();
     let rss = records.iter().map(|r| r.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
     let calls: Vec<usize> = records.iter().map(|r| r.calls.len()).collect();
     let server_ms: Vec<f64> = records
@@ -53,13 +63,26 @@ fn report(name: &str, records: &[HookRecord]) {
             s[((s.len() - 1) as f64 * 0.9).round() as usize]
         },
         rss,
-        calls.iter().min().zip(calls.iter().max()).map(|(a, b)| if a == b { format!("{a}") } else { format!("{a}..{b}") }).unwrap_or_default(),
+        calls
+            .iter()
+            .min()
+            .zip(calls.iter().max())
+            .map(|(a, b)| if a == b {
+                format!("{a}")
+            } else {
+                format!("{a}..{b}")
+            })
+            .unwrap_or_default(),
         median(server_ms)
     );
 }
 
 fn main() {
-    let runs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(20).max(5);
+    let runs: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(20)
+        .max(5);
     if Isolation::best_available() != Isolation::Namespaces {
         eprintln!("the workload benchmark needs root (the lab's pods)");
         return;
@@ -87,7 +110,9 @@ fn main() {
     }
     // Let follow-up hooks finish, then measure hooks that have nothing to change.
     m.settle().unwrap();
-    println!("\n{runs} runs per event, release build, 1 unit with its workload up (PostgreSQL 15 + Patroni + etcd)");
+    println!(
+        "\n{runs} runs per event, release build, 1 unit with its workload up (PostgreSQL 15 + Patroni + etcd)"
+    );
     for name in ["update-status", "config-changed"] {
         let mut records = Vec::new();
         for _ in 0..runs {

@@ -21,6 +21,9 @@ pub struct Health {
     /// Whether a restart is needed to apply settings.
     #[serde(default)]
     pub pending_restart: bool,
+    /// When the running postmaster started (changes on every restart).
+    #[serde(default)]
+    pub postmaster_start_time: String,
 }
 
 impl Health {

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use juju::{Context, HookTools, SecretOptions, SecretOwner};
 use pebble::{MakeDirOptions, PushOptions, ServiceStatus};
 
-use super::observe::{Observed, PeerSecret, Store, Workload};
+use super::observe::{FACTS_KEY, Observed, PeerSecret, Store, Workload};
 use super::secrets::{Passwords, complete, passwords_from_content, passwords_to_content};
 use crate::config::{Config, Resources};
 use crate::passwords::{SystemPasswords, app_secret_label};
@@ -55,6 +55,8 @@ pub struct Applied {
     pub health: Option<Health>,
     /// This member is the primary.
     pub primary: bool,
+    /// Charm-state entries to record (`state-set`) once the hook has done its work.
+    pub state: std::collections::BTreeMap<String, String>,
 }
 
 impl Applied {
@@ -153,7 +155,7 @@ pub async fn apply(
         }
         Store::Unusable(e) => return Ok(applied.hold(Holdup::Waiting(e.to_string()))),
     };
-    let (client, installed, preload) = match &observed.workload {
+    let (client, facts, fresh_container) = match &observed.workload {
         Workload::Unreachable { .. } => {
             return Ok(applied.hold(Holdup::Waiting(
                 "waiting for the postgresql container to start".into(),
@@ -161,11 +163,18 @@ pub async fn apply(
         }
         Workload::Reachable {
             client,
-            installed,
-            preload,
-        } => (client, installed, preload),
+            facts,
+            fresh,
+        } => (client, facts, *fresh),
     };
-    let Some(installed) = installed else {
+    if fresh_container {
+        applied.state.insert(
+            FACTS_KEY.to_string(),
+            serde_json::to_string(facts).context("recording the workload's facts")?,
+        );
+    }
+    let preload = &facts.preload;
+    let Some(installed) = &facts.installed else {
         return Ok(applied.hold(Holdup::Blocked(
             "no PostgreSQL server in the workload image (/usr/lib/postgresql/<major>/bin/postgres)"
                 .into(),
@@ -212,23 +221,25 @@ pub async fn apply(
         monitoring_ready: true,
     });
 
-    // Files and layer.
-    let owner = |mode: u32| MakeDirOptions {
-        make_parents: true,
-        permissions: Some(mode),
-        user: Some(workload::WORKLOAD_USER.into()),
-        group: Some(workload::WORKLOAD_USER.into()),
-        ..MakeDirOptions::default()
-    };
-    for (dir, mode) in [
-        (workload::STORAGE_DIR, 0o750),
-        (workload::SOCKET_DIR, 0o775),
-        (workload::LOG_DIR, 0o750),
-    ] {
-        client
-            .make_dir(dir, &owner(mode))
-            .await
-            .with_context(|| format!("creating {dir} in the workload"))?;
+    // Files and layer. A new container gets its directories first.
+    if fresh_container {
+        let owner = |mode: u32| MakeDirOptions {
+            make_parents: true,
+            permissions: Some(mode),
+            user: Some(workload::WORKLOAD_USER.into()),
+            group: Some(workload::WORKLOAD_USER.into()),
+            ..MakeDirOptions::default()
+        };
+        for (dir, mode) in [
+            (workload::STORAGE_DIR, 0o750),
+            (workload::SOCKET_DIR, 0o775),
+            (workload::LOG_DIR, 0o750),
+        ] {
+            client
+                .make_dir(dir, &owner(mode))
+                .await
+                .with_context(|| format!("creating {dir} in the workload"))?;
+        }
     }
     for (path, content) in [
         (workload::PATRONI_CONF, patroni_yml.as_bytes()),
@@ -283,6 +294,46 @@ pub async fn apply(
         _ => return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into()))),
     };
     let fresh = applied.replanned || !applied.restarted_services.is_empty();
+    if applied
+        .pushed
+        .iter()
+        .any(|p| p == workload::MONITORING_PASSWORD_FILE)
+        && !fresh
+        && installed.exporter.is_some()
+    {
+        client
+            .restart(&["metrics_server"])
+            .await
+            .context("restarting the exporter")?;
+        applied.restarted_services.push("metrics_server".into());
+    }
+    applied.primary = health.is_primary();
+
+    // What the database side should look like, as fingerprints: when one matches what the last
+    // successful hook applied (and PostgreSQL has not restarted since), there is nothing to do.
+    let reload = applied.pushed.iter().any(|p| p == workload::PATRONI_CONF) && !fresh;
+    let sql_fingerprint = applied.primary.then(|| {
+        fingerprint(&[
+            &passwords_fingerprint(&passwords.system),
+            &format!("{:?}", config.extensions()),
+            &health.postmaster_start_time,
+        ])
+    });
+    let converge = sql_fingerprint
+        .as_ref()
+        .is_some_and(|f| observed.state.get(SQL_KEY) != Some(f));
+    let dcs_wanted = observed
+        .leader
+        .then(|| dcs_settings(observed, config, resources));
+    let dcs_fingerprint = dcs_wanted.as_ref().map(|w| fingerprint(&[&w.to_string()]));
+    let patch_dcs = dcs_fingerprint
+        .as_ref()
+        .is_some_and(|f| observed.state.get(DCS_KEY) != Some(f));
+    if !(reload || converge || patch_dcs) {
+        applied.health = Some(health);
+        return Ok(applied);
+    }
+
     // The charm's own connection, over the pod's loopback.
     let params = crate::postgres::ConnParams::new(
         "127.0.0.1",
@@ -298,60 +349,29 @@ pub async fn apply(
             return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
         }
     };
-    if applied.pushed.iter().any(|p| p == workload::PATRONI_CONF) && !fresh {
+    if reload {
         let loaded = conf_load_time(&sql).await?;
         patroni.reload().await.context("reloading Patroni")?;
         wait_for_reload(&sql, &loaded).await?;
         applied.reloaded = true;
     }
-    if applied
-        .pushed
-        .iter()
-        .any(|p| p == workload::MONITORING_PASSWORD_FILE)
-        && !fresh
-        && installed.exporter.is_some()
-    {
-        client
-            .restart(&["metrics_server"])
-            .await
-            .context("restarting the exporter")?;
-        applied.restarted_services.push("metrics_server".into());
-    }
-    applied.primary = health.is_primary();
-    if applied.primary {
+    if converge {
         let (writes, holdup) = converge_sql(&mut sql, &params, &passwords.system, config).await?;
         applied.sql_writes += writes;
         if let Some(holdup) = holdup {
             applied.health = Some(health);
             return Ok(applied.hold(holdup));
         }
-    }
-    if observed.leader {
-        let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
-        // Parameters this config does not set go as `null`, which removes them from the store.
-        let mut dcs_params: serde_json::Map<String, serde_json::Value> =
-            crate::config::DCS_PARAMETERS
-                .iter()
-                .map(|k| (k.to_string(), serde_json::Value::Null))
-                .collect();
-        for (k, v) in config.dcs_parameters(resources) {
-            dcs_params.insert(k, serde_json::Value::String(v));
+        if let Some(f) = sql_fingerprint {
+            applied.state.insert(SQL_KEY.to_string(), f);
         }
-        let wanted = serde_json::json!({
-            "synchronous_node_count": settings.synchronous_node_count,
-            "synchronous_mode_strict": settings.synchronous_mode_strict,
-            "maximum_lag_on_failover": settings.maximum_lag_on_failover,
-            "postgresql": {
-                "remove_data_directory_on_rewind_failure": false,
-                "remove_data_directory_on_diverged_timelines": false,
-                "parameters": dcs_params,
-            },
-        });
+    }
+    if let (true, Some(wanted)) = (patch_dcs, &dcs_wanted) {
         let current = patroni
             .config()
             .await
             .context("reading Patroni's settings")?;
-        if let Some(patch) = config_changes(&current, &wanted) {
+        if let Some(patch) = config_changes(&current, wanted) {
             let loaded = conf_load_time(&sql).await?;
             patroni
                 .patch_config(&patch)
@@ -359,6 +379,9 @@ pub async fn apply(
                 .context("updating Patroni's settings")?;
             wait_for_reload(&sql, &loaded).await?;
             applied.patched_dcs = true;
+        }
+        if let Some(f) = dcs_fingerprint {
+            applied.state.insert(DCS_KEY.to_string(), f);
         }
     }
     // One restart decision, after every change above has reached PostgreSQL.
@@ -410,6 +433,69 @@ async fn kubernetes(
             "failed to patch pod with error {e}"
         )))),
     }
+}
+
+/// Charm-state key of the last SQL convergence's fingerprint.
+const SQL_KEY: &str = "sql-converged";
+
+/// Charm-state key of the last cluster settings patch's fingerprint.
+const DCS_KEY: &str = "dcs-applied";
+
+/// A hex SHA-256 of the parts (length-prefixed, so that no two lists collide).
+fn fingerprint(parts: &[&str]) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_le_bytes());
+        ctx.update(part.as_bytes());
+    }
+    ctx.finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A fingerprint of the system passwords, salted per deployment so the stored value reveals
+/// nothing about them (the secret's own content keys the HMAC).
+fn passwords_fingerprint(passwords: &SystemPasswords) -> String {
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        passwords.operator.expose().as_bytes(),
+    );
+    let mut ctx = ring::hmac::Context::with_key(&key);
+    for user in crate::passwords::SystemUser::ALL {
+        let pw = passwords.get(user).expose();
+        ctx.update(&(pw.len() as u64).to_le_bytes());
+        ctx.update(pw.as_bytes());
+    }
+    ctx.sign()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The cluster-wide settings Patroni should hold in its store.
+fn dcs_settings(observed: &Observed, config: &Config, resources: &Resources) -> serde_json::Value {
+    let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
+    // Parameters this config does not set go as `null`, which removes them from the store.
+    let mut params: serde_json::Map<String, serde_json::Value> = crate::config::DCS_PARAMETERS
+        .iter()
+        .map(|k| (k.to_string(), serde_json::Value::Null))
+        .collect();
+    for (k, v) in config.dcs_parameters(resources) {
+        params.insert(k, serde_json::Value::String(v));
+    }
+    serde_json::json!({
+        "synchronous_node_count": settings.synchronous_node_count,
+        "synchronous_mode_strict": settings.synchronous_mode_strict,
+        "maximum_lag_on_failover": settings.maximum_lag_on_failover,
+        "postgresql": {
+            "remove_data_directory_on_rewind_failure": false,
+            "remove_data_directory_on_diverged_timelines": false,
+            "parameters": params,
+        },
+    })
 }
 
 /// Create the peer secret (or add what it lacks) with fresh passwords. Leader only.

@@ -57,6 +57,11 @@ pub async fn reconcile(
     if applied.changed() {
         tracing::info!("applied: {}", applied.summary());
     }
+    if !applied.state.is_empty() {
+        tools
+            .state_set(&applied.state)
+            .map_err(anyhow::Error::from)?;
+    }
     let (unit, app) = compute_status(&observed, &applied);
     tools.status_set(false, &unit)?;
     if let Some(app) = app {

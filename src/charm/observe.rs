@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use juju::{Context, Event, HookTools, RelationRef, SecretContent, SecretGetMode, Target};
+use juju::{Context, Event, HookTools, SecretContent, SecretGetMode, Target};
 
 use super::Paths;
 use super::secrets::{Passwords, passwords_from_content};
@@ -39,12 +39,27 @@ pub enum Workload {
     Reachable {
         /// The client.
         client: pebble::Client,
-        /// What the image provides (`None`: no PostgreSQL server found).
-        installed: Option<Installed>,
-        /// Libraries from the reference's `shared_preload_libraries` the image has.
-        preload: Vec<String>,
+        /// What the image provides.
+        facts: WorkloadFacts,
+        /// The facts were found in this hook (the container started since the last hook that
+        /// looked): the container is new, so its directories must be prepared.
+        fresh: bool,
     },
 }
+
+/// What the container's image provides, remembered per container start (Pebble's boot id).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadFacts {
+    /// The Pebble boot these facts were found in.
+    pub boot_id: String,
+    /// What the image provides (`None`: no PostgreSQL server found).
+    pub installed: Option<Installed>,
+    /// Libraries from the reference's `shared_preload_libraries` the image has.
+    pub preload: Vec<String>,
+}
+
+/// The charm-state key (`state-get`/`state-set`) of the remembered [`WorkloadFacts`].
+pub const FACTS_KEY: &str = "workload-facts";
 
 /// The peer secret as found.
 #[derive(Debug, Clone)]
@@ -86,8 +101,8 @@ pub struct Observed {
     pub free_fraction: Option<f64>,
     /// Units the application is meant to have.
     pub planned_units: u32,
-    /// The peer relation, once it exists.
-    pub peers: Option<RelationRef>,
+    /// The charm's own state kept by Juju (`state-get`).
+    pub state: std::collections::BTreeMap<String, String>,
     /// Running in Kubernetes.
     pub in_kubernetes: bool,
     /// The relation endpoint of the event, when this revision does not handle it.
@@ -114,11 +129,7 @@ pub async fn observe(
     } else {
         read_store(tools)?
     };
-    let peers = tools
-        .relation_ids("database-peers")
-        .context("reading the peer relation")?
-        .into_iter()
-        .next();
+    let state = tools.state_get().context("reading the charm's state")?;
     let address = tools
         .network_get("database-peers", None)
         .context("reading this unit's address")?
@@ -130,7 +141,10 @@ pub async fn observe(
     } else {
         address.clone()
     };
-    let workload = read_workload(&paths.containers_dir).await?;
+    let remembered = state
+        .get(FACTS_KEY)
+        .and_then(|v| serde_json::from_str::<WorkloadFacts>(v).ok());
+    let workload = read_workload(&paths.containers_dir, remembered).await?;
     let planned_units = tools
         .goal_state()
         .map(|g| g.planned_units() as u32)
@@ -156,7 +170,7 @@ pub async fn observe(
         resources: resources(ctx, paths).await,
         free_fraction: free_fraction(Path::new(workload::STORAGE_DIR)),
         planned_units,
-        peers,
+        state,
         in_kubernetes: ctx.in_kubernetes,
         unhandled_endpoint,
     })
@@ -201,12 +215,22 @@ fn read_store(tools: &HookTools) -> Result<Store> {
     })
 }
 
-async fn read_workload(containers_dir: &Path) -> Result<Workload> {
+async fn read_workload(
+    containers_dir: &Path,
+    remembered: Option<WorkloadFacts>,
+) -> Result<Workload> {
     let client = pebble::Client::with_socket_dir(containers_dir, workload::CONTAINER)
         .context("building the Pebble client")?;
-    if !client.can_connect().await {
+    let Ok(info) = client.system_info().await else {
         return Ok(Workload::Unreachable {
             socket: client.socket_path().to_path_buf(),
+        });
+    };
+    if let Some(facts) = remembered.filter(|f| f.boot_id == info.boot_id && !f.boot_id.is_empty()) {
+        return Ok(Workload::Reachable {
+            client,
+            facts,
+            fresh: false,
         });
     }
     let mut versions = Vec::new();
@@ -237,8 +261,12 @@ async fn read_workload(containers_dir: &Path) -> Result<Workload> {
     }
     Ok(Workload::Reachable {
         client,
-        installed,
-        preload,
+        facts: WorkloadFacts {
+            boot_id: info.boot_id,
+            installed,
+            preload,
+        },
+        fresh: true,
     })
 }
 

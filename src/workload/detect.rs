@@ -2,7 +2,7 @@
 //! and which preloadable libraries exist (a missing one would stop PostgreSQL from starting).
 
 /// Facts about the image, found by listing a few directories through Pebble.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Installed {
     /// PostgreSQL major version (`15`).
     pub major: u32,

@@ -890,6 +890,7 @@ impl Model {
             .unwrap_or_default();
         if let Some(pod) = self.pods.get_mut(&hook.unit) {
             pod.stop_containers();
+            pod.kill_leftovers();
             for c in containers {
                 pod.start_container(&c, &self.opts.pebble_bin)?;
             }

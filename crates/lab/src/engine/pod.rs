@@ -268,6 +268,47 @@ impl Pod {
         self.containers.keys().cloned().collect()
     }
 
+    /// Kill every process left in the pod (what a service forked off and its supervisor did not
+    /// stop, such as a postmaster whose Patroni was killed), as the end of a container does.
+    /// The namespace holder itself is spared.
+    pub fn kill_leftovers(&self) {
+        let Some(pid) = self.pid else { return };
+        let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/mnt")) else {
+            return;
+        };
+        let holders: Vec<u32> = std::iter::once(pid)
+            .chain(self.holder.as_ref().map(Child::id))
+            .collect();
+        // Repeat until a pass finds no one: a process may fork between the listing and the kill.
+        for _ in 0..10 {
+            let mut found = false;
+            for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let Some(other) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if holders.contains(&other) {
+                    continue;
+                }
+                if std::fs::read_link(format!("/proc/{other}/ns/mnt"))
+                    .ok()
+                    .as_ref()
+                    == Some(&ns)
+                {
+                    sys::signal(other, 9);
+                    found = true;
+                }
+            }
+            if !found {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Stop every container's Pebble (which stops its services), as a pod shutdown does.
     pub fn stop_containers(&mut self) {
         for (_, mut p) in std::mem::take(&mut self.containers) {
@@ -316,9 +357,10 @@ impl Pod {
         }
     }
 
-    /// Tear the pod down: Pebbles, then the namespace holder.
+    /// Tear the pod down: Pebbles, whatever they left running, then the namespace holder.
     pub fn destroy(&mut self) {
         self.stop_containers();
+        self.kill_leftovers();
         if let Some(mut holder) = self.holder.take() {
             let _ = holder.kill();
             let _ = holder.wait();

@@ -104,7 +104,13 @@ fn main() {
         if m.unit_status(&unit).is_some_and(|s| s.message == "Primary") {
             break;
         }
-        assert!(Instant::now() < deadline, "never became Primary");
+        if Instant::now() > deadline {
+            let log = m.state().log;
+            for l in &log[log.len().saturating_sub(30)..] {
+                eprintln!("{} {} {}", l.unit, l.level, l.message);
+            }
+            panic!("never became Primary: {:?}", m.unit_status(&unit));
+        }
         std::thread::sleep(Duration::from_millis(500));
         m.update_status(Some(&unit));
     }

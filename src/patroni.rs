@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use juju::Secret;
 use serde::Deserialize;
 use serde_json::Value;
@@ -70,6 +70,33 @@ impl Cluster {
     }
 }
 
+/// A non-success answer from Patroni's API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{request} on Patroni answered {status}: {body}")]
+pub struct HttpStatus {
+    /// Method and path.
+    pub request: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// The start of the answer's body.
+    pub body: String,
+}
+
+impl HttpStatus {
+    /// Patroni is not ready to do this yet (503: the cluster is still bootstrapping).
+    pub fn is_unavailable(&self) -> bool {
+        self.status == 503
+    }
+}
+
+/// Whether `error` is Patroni saying it is not ready yet.
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<HttpStatus>()
+            .is_some_and(HttpStatus::is_unavailable)
+    })
+}
+
 /// A client for one member's API.
 #[derive(Debug, Clone)]
 pub struct Patroni {
@@ -127,10 +154,13 @@ impl Patroni {
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
-            bail!(
-                "{method} {path} on Patroni answered {status}: {}",
-                text.trim()
-            );
+            let body: String = text.trim().chars().take(200).collect();
+            return Err(HttpStatus {
+                request: format!("{method} {path}"),
+                status: status.as_u16(),
+                body,
+            }
+            .into());
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }

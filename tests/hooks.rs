@@ -27,6 +27,7 @@ fn harness(leader: bool) -> Harness {
     .unwrap();
     h.answer("is-leader", if leader { "true\n" } else { "false\n" })
         .answer("config-get", "{}\n")
+        .answer("state-get", "{}\n")
         .answer("secret-get", &format!("{APP_SECRET}\n"))
         .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
         .answer("relation-ids etcd", "[\"etcd:3\"]\n")

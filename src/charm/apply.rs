@@ -57,6 +57,8 @@ pub struct Applied {
     pub primary: bool,
     /// Charm-state entries to record (`state-set`) once the hook has done its work.
     pub state: std::collections::BTreeMap<String, String>,
+    /// Charm-state entries that no longer hold (`state-delete`).
+    pub forget: Vec<String>,
 }
 
 impl Applied {
@@ -140,13 +142,20 @@ pub async fn apply(
         Store::Kubernetes => Dcs::Kubernetes {
             pod_ip: observed.address.clone(),
         },
-        Store::Etcd(info) => Dcs::Etcd(EtcdStore {
-            hosts: info.hosts.clone(),
-            protocol: info.protocol.clone(),
-            cacert: None,
-            client_cert: None,
-        }),
+        Store::Etcd(info) => {
+            applied.state.insert(
+                super::observe::STORE_KEY.to_string(),
+                serde_json::to_string(info).context("recording the etcd provider's data")?,
+            );
+            Dcs::Etcd(EtcdStore {
+                hosts: info.hosts.clone(),
+                protocol: info.protocol.clone(),
+                cacert: None,
+                client_cert: None,
+            })
+        }
         Store::Missing => {
+            applied.forget.push(super::observe::STORE_KEY.to_string());
             return Ok(applied.hold(Holdup::Blocked(
                 "Patroni needs a store outside Kubernetes: integrate with an etcd provider \
                  (juju integrate <this app>:etcd <etcd app>)"
@@ -373,10 +382,17 @@ pub async fn apply(
             .context("reading Patroni's settings")?;
         if let Some(patch) = config_changes(&current, wanted) {
             let loaded = conf_load_time(&sql).await?;
-            patroni
-                .patch_config(&patch)
-                .await
-                .context("updating Patroni's settings")?;
+            match patroni.patch_config(&patch).await {
+                Ok(()) => {}
+                // Still bootstrapping: its settings are not in the store yet.
+                Err(e) if crate::patroni::is_unavailable(&e) => {
+                    applied.health = Some(health);
+                    return Ok(
+                        applied.hold(Holdup::Waiting("awaiting for cluster to start".into()))
+                    );
+                }
+                Err(e) => return Err(e.context("updating Patroni's settings")),
+            }
             wait_for_reload(&sql, &loaded).await?;
             applied.patched_dcs = true;
         }

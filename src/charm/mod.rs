@@ -58,9 +58,10 @@ pub async fn reconcile(
         tracing::info!("applied: {}", applied.summary());
     }
     if !applied.state.is_empty() {
-        tools
-            .state_set(&applied.state)
-            .map_err(anyhow::Error::from)?;
+        tools.state_set(&applied.state)?;
+    }
+    for key in &applied.forget {
+        tools.state_delete(key)?;
     }
     let (unit, app) = compute_status(&observed, &applied);
     tools.status_set(false, &unit)?;

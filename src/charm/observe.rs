@@ -56,7 +56,13 @@ pub struct WorkloadFacts {
     pub installed: Option<Installed>,
     /// Libraries from the reference's `shared_preload_libraries` the image has.
     pub preload: Vec<String>,
+    /// This unit's address (`network-get`); a new container start may come with a new one.
+    pub address: String,
 }
+
+/// The charm-state key of the remembered etcd provider data. Relation data only changes with a
+/// `relation-changed` event, so other hooks use what the last etcd event read.
+pub const STORE_KEY: &str = "etcd-store";
 
 /// The charm-state key (`state-get`/`state-set`) of the remembered [`WorkloadFacts`].
 pub const FACTS_KEY: &str = "workload-facts";
@@ -124,32 +130,52 @@ pub async fn observe(
         Some(p) => PeerSecret::Complete(p.clone()),
         None => read_peer_secret(tools, &ctx.app_name)?,
     };
+    let state = tools.state_get().context("reading the charm's state")?;
     let store = if ctx.in_kubernetes {
         Store::Kubernetes
     } else {
-        read_store(tools)?
+        let etcd_event =
+            matches!(&ctx.event, Event::Relation { relation, .. } if relation.endpoint == "etcd");
+        let broken = matches!(&ctx.event, Event::Relation { relation, kind: juju::RelationEventKind::Broken, .. } if relation.endpoint == "etcd");
+        let cached = state
+            .get(STORE_KEY)
+            .and_then(|v| serde_json::from_str::<EtcdInfo>(v).ok());
+        match (broken, etcd_event, cached) {
+            (true, _, _) => Store::Missing,
+            (false, false, Some(info)) => Store::Etcd(info),
+            _ => read_store(tools)?,
+        }
     };
-    let state = tools.state_get().context("reading the charm's state")?;
-    let address = tools
-        .network_get("database-peers", None)
-        .context("reading this unit's address")?
-        .bind_address()
-        .unwrap_or("127.0.0.1")
-        .to_string();
+    let remembered = state
+        .get(FACTS_KEY)
+        .and_then(|v| serde_json::from_str::<WorkloadFacts>(v).ok());
+    let address_of = || -> Result<String> {
+        Ok(tools
+            .network_get("database-peers", None)
+            .context("reading this unit's address")?
+            .bind_address()
+            .unwrap_or("127.0.0.1")
+            .to_string())
+    };
+    let workload = read_workload(&paths.containers_dir, remembered, &address_of).await?;
+    let address = match &workload {
+        Workload::Reachable { facts, .. } => facts.address.clone(),
+        Workload::Unreachable { .. } => address_of()?,
+    };
     let connect_host = if ctx.in_kubernetes {
         format!("{}.{}-endpoints", ctx.pod_name(), ctx.app_name)
     } else {
         address.clone()
     };
-    let remembered = state
-        .get(FACTS_KEY)
-        .and_then(|v| serde_json::from_str::<WorkloadFacts>(v).ok());
-    let workload = read_workload(&paths.containers_dir, remembered).await?;
-    let planned_units = tools
-        .goal_state()
-        .map(|g| g.planned_units() as u32)
-        .unwrap_or(1)
-        .max(1);
+    let planned_units = if !leader {
+        1
+    } else {
+        tools
+            .goal_state()
+            .map(|g| g.planned_units() as u32)
+            .unwrap_or(1)
+            .max(1)
+    };
     let unhandled_endpoint = match &ctx.event {
         Event::Relation { relation, .. } => features::for_endpoint(&relation.endpoint)
             .filter(|f| !f.implemented)
@@ -218,6 +244,7 @@ fn read_store(tools: &HookTools) -> Result<Store> {
 async fn read_workload(
     containers_dir: &Path,
     remembered: Option<WorkloadFacts>,
+    address_of: &dyn Fn() -> Result<String>,
 ) -> Result<Workload> {
     let client = pebble::Client::with_socket_dir(containers_dir, workload::CONTAINER)
         .context("building the Pebble client")?;
@@ -265,6 +292,7 @@ async fn read_workload(
             boot_id: info.boot_id,
             installed,
             preload,
+            address: address_of()?,
         },
         fresh: true,
     })

@@ -7,7 +7,7 @@
 use juju::RelationData;
 
 /// What the provider offers, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EtcdInfo {
     /// `host:port` of each endpoint.
     pub hosts: Vec<String>,

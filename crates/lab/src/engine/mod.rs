@@ -419,14 +419,6 @@ impl Model {
             .expect("the context lives until the hook ends");
         let name = hook.name().to_string();
         let now = crate::state::now_rfc3339();
-        for line in output.lines() {
-            shared.state.log.push(crate::state::LogLine {
-                time: now.clone(),
-                unit: hook.unit.clone(),
-                level: "OUTPUT".into(),
-                message: format!("{name}: {line}"),
-            });
-        }
         let mut follow = Vec::new();
         if code == 0 || hook.is_action() {
             if code == 0 {
@@ -439,6 +431,15 @@ impl Model {
         } else if let Some(u) = shared.state.units.get_mut(&hook.unit) {
             u.agent = AgentStatus::Error(name.clone());
             u.status = StatusRecord::new("error", &format!("hook failed: \"{name}\""));
+        }
+        // After the commit, which replaced the state with the hook's working copy.
+        for line in output.lines() {
+            shared.state.log.push(crate::state::LogLine {
+                time: now.clone(),
+                unit: hook.unit.clone(),
+                level: "OUTPUT".into(),
+                message: format!("{name}: {line}"),
+            });
         }
         shared.state.log.push(crate::state::LogLine {
             time: now,

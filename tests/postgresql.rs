@@ -366,6 +366,20 @@ fn a_settled_unit_changes_nothing_and_loses_no_data() {
         db.value("SELECT rolpassword FROM pg_authid WHERE rolname = 'monitoring'"),
         verifier
     );
+    // A stopped service is started again by the next hook.
+    d.model.block_on(client.stop(&["postgresql"])).unwrap();
+    d.model.update_status(Some(&unit));
+    d.model.settle().unwrap();
+    let status = d.model.unit_status(&unit).unwrap();
+    assert_eq!(
+        (status.status.as_str(), status.message.as_str()),
+        ("maintenance", "Database service inactive, restarting")
+    );
+    assert!(
+        d.wait_for_status(&unit, "active", "Primary", 120),
+        "{}",
+        d.log_tail(30)
+    );
     drop(db);
     // The workload container restarts (Pebble and every process in it): the data survives.
     d.model.restart_pod(&unit);

@@ -34,3 +34,66 @@ fn unit_status(observed: &Observed, applied: &Applied) -> Status {
         Status::active("")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charm::observe::{PeerSecret, Store, Workload};
+    use crate::config::{Config, Resources};
+
+    fn observed(leader: bool, free: Option<f64>) -> Observed {
+        Observed {
+            app: "pg".into(),
+            member: "pg-0".into(),
+            disabled: false,
+            leader,
+            config: Ok(Config::defaults()),
+            secret: PeerSecret::Missing,
+            store: Store::Missing,
+            workload: Workload::Unreachable {
+                socket: "/nowhere".into(),
+            },
+            connect_host: "10.0.0.1".into(),
+            address: "10.0.0.1".into(),
+            resources: Resources {
+                cpu_cores: 2,
+                memory_bytes: 1 << 30,
+            },
+            free_fraction: free,
+            planned_units: 1,
+            state: Default::default(),
+            in_kubernetes: false,
+            unhandled_endpoint: None,
+        }
+    }
+
+    #[test]
+    fn holdups_come_first_then_disk_then_role() {
+        let mut applied = Applied {
+            holdup: Some(Holdup::Waiting("w".into())),
+            ..Applied::default()
+        };
+        assert_eq!(
+            compute_status(&observed(false, None), &applied).0,
+            Status::waiting("w")
+        );
+        applied.holdup = Some(Holdup::Blocked("b".into()));
+        assert_eq!(
+            compute_status(&observed(false, Some(0.01)), &applied).0,
+            Status::blocked("b")
+        );
+        applied.holdup = None;
+        applied.primary = true;
+        assert_eq!(
+            compute_status(&observed(false, Some(0.05)), &applied).0,
+            Status::blocked("<10% free space on pgdata volume.")
+        );
+        let (unit, app) = compute_status(&observed(true, Some(0.5)), &applied);
+        assert_eq!(unit, Status::active("Primary"));
+        assert_eq!(app, Some(Status::active("Primary")));
+        applied.primary = false;
+        let (unit, app) = compute_status(&observed(false, None), &applied);
+        assert_eq!(unit, Status::active(""));
+        assert_eq!(app, None, "only the leader sets the application status");
+    }
+}

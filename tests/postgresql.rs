@@ -45,6 +45,15 @@ fn deploy_reaches_primary_and_only_scram_gets_in() {
             assert!(rule.ends_with("scram-sha-256"), "{rule}");
         }
     }
+    // The workload version is PostgreSQL's.
+    let version = d.model.state().applications[APP].workload_version.clone();
+    assert_eq!(
+        version,
+        db.value("SELECT current_setting('server_version')")
+            .split(' ')
+            .next()
+            .unwrap()
+    );
     // get-primary names this unit.
     let record = d.run(&format!("{APP}/0"), "get-primary", &[]);
     assert_eq!(

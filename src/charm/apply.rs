@@ -317,6 +317,21 @@ pub async fn apply(
         applied.restarted_services.push("metrics_server".into());
     }
     applied.primary = health.is_primary();
+    // The workload version `juju status` shows (PostgreSQL's, `150018` → `15.18`), set when it
+    // changes.
+    if health.server_version > 0 {
+        let version = format!(
+            "{}.{}",
+            health.server_version / 10_000,
+            health.server_version % 10_000
+        );
+        if observed.state.get(VERSION_KEY) != Some(&version) {
+            tools
+                .application_version_set(&version)
+                .context("setting the workload version")?;
+            applied.state.insert(VERSION_KEY.to_string(), version);
+        }
+    }
 
     // What the database side should look like, as fingerprints: when one matches what the last
     // successful hook applied (and PostgreSQL has not restarted since), there is nothing to do.
@@ -450,6 +465,9 @@ async fn kubernetes(
         )))),
     }
 }
+
+/// Charm-state key of the workload version last shown.
+const VERSION_KEY: &str = "workload-version";
 
 /// Charm-state key of the last SQL convergence's fingerprint.
 const SQL_KEY: &str = "sql-converged";

@@ -343,8 +343,8 @@ mod tests {
         };
         let cwd = &call;
         assert_eq!(
-            create_secret_data(&["k#file=/sent/by/client".to_string()], cwd),
-            Ok(vec![("k".into(), "from-client".into())])
+            create_secret_data(&["tok#file=/sent/by/client".to_string()], cwd),
+            Ok(vec![("tok".into(), "from-client".into())])
         );
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(

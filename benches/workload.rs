@@ -5,42 +5,13 @@
 //! `sudo cargo bench --bench workload [-- RUNS]` (default 20 runs per event; needs root for the
 //! lab's pods).
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use lab::engine::{Hook, HookRecord, Isolation};
 
-use lab::engine::{Hook, HookRecord, Isolation, Model, ModelOptions};
-
-const APP: &str = "postgresql-k8s";
+use common_lab::APP;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
-}
-
-fn charm_dirs(into: &Path, bin_dir: &Path) -> (PathBuf, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pg = into.join("postgresql-k8s");
-    fs::create_dir_all(pg.join("bin")).unwrap();
-    for f in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
-        fs::copy(root.join(f), pg.join(f)).unwrap();
-    }
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_postgresql-k8s"),
-        pg.join("bin/postgresql-k8s"),
-    )
-    .unwrap();
-    let etcd = into.join("etcd-lab");
-    fs::create_dir_all(etcd.join("bin")).unwrap();
-    for f in ["metadata.yaml", "dispatch"] {
-        fs::copy(root.join("crates/lab/charms/etcd").join(f), etcd.join(f)).unwrap();
-    }
-    std::os::unix::fs::symlink(
-        bin_dir.join("lab-etcd-charm"),
-        etcd.join("bin/lab-etcd-charm"),
-    )
-    .unwrap();
-    (pg, etcd)
 }
 
 fn report(name: &str, records: &[HookRecord]) {
@@ -87,33 +58,9 @@ fn main() {
         eprintln!("the workload benchmark needs root (the lab's pods)");
         return;
     }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-    let bin_dir = lab::harness::lab_bin_dir(target, true).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let (pg, etcd) = charm_dirs(tmp.path(), &bin_dir);
-    let mut opts = ModelOptions::new(&tmp.path().join("model"), &bin_dir);
-    opts.isolation = Isolation::Namespaces;
-    let mut m = Model::new(opts).unwrap();
-    m.deploy(&etcd, None, 1, &[]).unwrap();
-    m.deploy(&pg, Some(APP), 1, &[]).unwrap();
-    m.integrate(&format!("{APP}:etcd"), "etcd-lab").unwrap();
+    let mut d = common_lab::deploy_with(true, &[]);
+    let m = &mut d.model;
     let unit = format!("{APP}/0");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        m.settle().unwrap();
-        if m.unit_status(&unit).is_some_and(|s| s.message == "Primary") {
-            break;
-        }
-        if Instant::now() > deadline {
-            let log = m.state().log;
-            for l in &log[log.len().saturating_sub(30)..] {
-                eprintln!("{} {} {}", l.unit, l.level, l.message);
-            }
-            panic!("never became Primary: {:?}", m.unit_status(&unit));
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        m.update_status(Some(&unit));
-    }
     // Let follow-up hooks finish, then measure hooks that have nothing to change.
     m.settle().unwrap();
     println!(
@@ -138,3 +85,6 @@ fn main() {
     report("get-password", &records);
     m.destroy();
 }
+
+#[path = "../tests/common_lab/mod.rs"]
+mod common_lab;

@@ -2,7 +2,6 @@
 //! Juju's order against the lab's unit agent and a Pebble double, and `lab status` shows the
 //! result.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -15,18 +14,13 @@ fn target_dir() -> PathBuf {
 
 /// An unpacked charm directory: the interface files, dispatch, and the binary under test.
 fn charm_dir(into: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = into.join("postgresql-k8s");
-    fs::create_dir_all(dir.join("bin")).unwrap();
-    for f in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
-        fs::copy(root.join(f), dir.join(f)).unwrap();
-    }
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_postgresql-k8s"),
-        dir.join("bin/postgresql-k8s"),
+    lab::charm::assemble(
+        &into.join("postgresql-k8s"),
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"],
+        Path::new(env!("CARGO_BIN_EXE_postgresql-k8s")),
     )
-    .unwrap();
-    dir
+    .unwrap()
 }
 
 fn lab(bin: &Path, dir: &Path, args: &[&str]) -> Output {

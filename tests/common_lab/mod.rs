@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -35,43 +34,41 @@ pub struct Deployment {
     _tmp: tempfile::TempDir,
 }
 
-fn charm_dir(into: &Path, bin_dir: &Path) -> PathBuf {
+/// The charm (with the binary under test) and etcd-lab, assembled in `into`.
+pub fn charm_dirs(into: &Path, bin_dir: &Path) -> (PathBuf, PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pg = into.join("postgresql-k8s");
-    fs::create_dir_all(pg.join("bin")).unwrap();
-    for f in ["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"] {
-        fs::copy(root.join(f), pg.join(f)).unwrap();
-    }
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_postgresql-k8s"),
-        pg.join("bin/postgresql-k8s"),
+    let pg = lab::charm::assemble(
+        &into.join("postgresql-k8s"),
+        root,
+        &["metadata.yaml", "config.yaml", "actions.yaml", "dispatch"],
+        Path::new(env!("CARGO_BIN_EXE_postgresql-k8s")),
     )
     .unwrap();
-    let etcd = into.join("etcd-lab");
-    fs::create_dir_all(etcd.join("bin")).unwrap();
-    for f in ["metadata.yaml", "dispatch"] {
-        fs::copy(root.join("crates/lab/charms/etcd").join(f), etcd.join(f)).unwrap();
-    }
-    std::os::unix::fs::symlink(
-        bin_dir.join("lab-etcd-charm"),
-        etcd.join("bin/lab-etcd-charm"),
+    let etcd = lab::charm::assemble(
+        &into.join("etcd-lab"),
+        &root.join("crates/lab/charms/etcd"),
+        &["metadata.yaml", "dispatch"],
+        &bin_dir.join("lab-etcd-charm"),
     )
     .unwrap();
-    pg
+    (pg, etcd)
 }
 
 /// Deploy etcd-lab and the charm (with `config`), integrate them, and wait until the charm's
 /// unit 0 is active `Primary`.
 pub fn deploy(config: &[(&str, &str)]) -> Deployment {
-    let bin_dir = lab::harness::lab_bin_dir(&target_dir(), false).unwrap();
+    deploy_with(false, config)
+}
+
+/// [`deploy`] with the lab's release binaries (benchmarks) or debug ones (tests).
+pub fn deploy_with(release: bool, config: &[(&str, &str)]) -> Deployment {
+    let bin_dir = lab::harness::lab_bin_dir(&target_dir(), release).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let pg = charm_dir(tmp.path(), &bin_dir);
+    let (pg, etcd) = charm_dirs(tmp.path(), &bin_dir);
     let mut opts = ModelOptions::new(&tmp.path().join("model"), &bin_dir);
     opts.isolation = Isolation::Namespaces;
     let mut model = Model::new(opts).unwrap();
-    model
-        .deploy(&tmp.path().join("etcd-lab"), None, 1, &[])
-        .unwrap();
+    model.deploy(&etcd, None, 1, &[]).unwrap();
     let config: Vec<(String, String)> = config
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

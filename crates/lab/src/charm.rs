@@ -281,6 +281,24 @@ impl Charm {
     }
 }
 
+/// Make an unpacked charm directory at `dir` from a source tree: `files` copied from `source`
+/// (metadata, config, actions, dispatch...) and `bin/<file name of binary>` linked to a built
+/// binary, which is what `dispatch` runs. For tests and tools that deploy a charm they just built.
+pub fn assemble(dir: &Path, source: &Path, files: &[&str], binary: &Path) -> Result<PathBuf> {
+    let io = |what: &str| LabError::io(format!("assembling {}: {what}", dir.display()));
+    fs::create_dir_all(dir.join("bin")).map_err(io("bin"))?;
+    for f in files {
+        fs::copy(source.join(f), dir.join(f)).map_err(io(f))?;
+    }
+    let name = binary
+        .file_name()
+        .ok_or_else(|| LabError::Charm(format!("{} is not a file", binary.display())))?;
+    let link = dir.join("bin").join(name);
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink(binary, &link).map_err(io("the binary link"))?;
+    Ok(dir.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,18 +16,13 @@ const ETCDCTL: &str = "/usr/bin/etcdctl";
 /// The etcd-lab charm assembled in `dir`: its metadata.yaml and dispatch, and
 /// `bin/lab-etcd-charm` linked to the binary cargo built for this test.
 fn etcd_charm(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("charms/etcd");
-    let charm = dir.join("etcd-lab");
-    fs::create_dir_all(charm.join("bin")).unwrap();
-    for file in ["metadata.yaml", "dispatch"] {
-        fs::copy(src.join(file), charm.join(file)).unwrap();
-    }
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_lab-etcd-charm"),
-        charm.join("bin/lab-etcd-charm"),
+    lab::charm::assemble(
+        &dir.join("etcd-lab"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("charms/etcd"),
+        &["metadata.yaml", "dispatch"],
+        Path::new(env!("CARGO_BIN_EXE_lab-etcd-charm")),
     )
-    .unwrap();
-    charm
+    .unwrap()
 }
 
 const REQUIRER_META: &str =

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lab::engine::{HookRecord, Isolation, Model, ModelOptions};
+pub mod tls;
 
 /// The application name used in these tests.
 pub const APP: &str = "postgresql-k8s";
@@ -62,11 +63,20 @@ pub fn deploy(config: &[(&str, &str)]) -> Deployment {
 
 /// [`deploy`] with the lab's release binaries (benchmarks) or debug ones (tests).
 pub fn deploy_with(release: bool, config: &[(&str, &str)]) -> Deployment {
+    deploy_in(release, config, &[])
+}
+
+/// [`deploy_with`], with extra environment for every hook and workload of the model (e.g. the
+/// interpreter of a Python test charm deployed later).
+pub fn deploy_in(release: bool, config: &[(&str, &str)], env: &[(&str, &str)]) -> Deployment {
     let bin_dir = lab::harness::lab_bin_dir(&target_dir(), release).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (pg, etcd) = charm_dirs(tmp.path(), &bin_dir);
     let mut opts = ModelOptions::new(&tmp.path().join("model"), &bin_dir);
     opts.isolation = Isolation::Namespaces;
+    for (k, v) in env {
+        opts.env.insert(k.to_string(), v.to_string());
+    }
     let mut model = Model::new(opts).unwrap();
     model.deploy(&etcd, None, 1, &[]).unwrap();
     let config: Vec<(String, String)> = config
@@ -105,14 +115,21 @@ impl Deployment {
         }
     }
 
-    /// The last `n` lines of the model's log.
+    /// The last `n` lines of the model's log (without the lines of update-status hooks that
+    /// changed nothing).
     pub fn log_tail(&self, n: usize) -> String {
-        let log = self.model.state().log;
+        let mut log = self.model.state().log;
+        log.retain(|l| !l.message.starts_with("ran update-status (exit 0)"));
         log[log.len().saturating_sub(n)..]
             .iter()
             .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// A scratch directory that lives as long as the deployment.
+    pub fn scratch(&self) -> &Path {
+        self._tmp.path()
     }
 
     /// The address of unit `n`.

@@ -26,7 +26,7 @@ pub const FEATURES: &[Feature] = &[
         name: "TLS (certificates relation)",
         endpoints: &["certificates", "receive-ca-cert"],
         actions: &["set-tls-private-key"],
-        implemented: false,
+        implemented: true,
     },
     Feature {
         name: "Client applications (database, db, db-admin)",

@@ -12,8 +12,10 @@
 //! - [`k8s`]: the few Kubernetes API calls (Services, pod labels).
 //! - [`passwords`]: system-user passwords and where they are kept.
 //! - [`features`]: what this revision implements.
+//! - [`tls`]: the unit's key, CSR and certificate checks for the `certificates` relation.
 
 pub mod actions;
+pub(crate) mod base64;
 pub mod charm;
 pub mod config;
 pub mod features;
@@ -22,4 +24,5 @@ pub mod passwords;
 pub mod patroni;
 pub mod postgres;
 pub mod relations;
+pub mod tls;
 pub mod workload;

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &ctx.event {
             juju::Event::Action { name, .. } => actions::run(&ctx, &tools, &paths, name).await,
-            _ => charm::reconcile(&ctx, &tools, &paths, None)
+            _ => charm::reconcile(&ctx, &tools, &paths, charm::Overrides::default())
                 .await
                 .map(|_| ()),
         }

@@ -108,10 +108,21 @@ pub struct Patroni {
 impl Patroni {
     /// A client for `base` (`http://10.1.2.3:8008`), authenticating as `patroni`.
     pub fn new(base: &str, password: &Secret) -> Result<Patroni> {
+        Patroni::with_ca(base, password, None)
+    }
+
+    /// A client for `base`, trusting only `ca` (PEM, one or more certificates) for https: the
+    /// API's certificate must chain to it and name the host of `base`.
+    pub fn with_ca(base: &str, password: &Secret, ca: Option<&str>) -> Result<Patroni> {
+        let roots = match ca {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .context("reading the CA that Patroni's certificate is checked against")?,
+            None => Vec::new(),
+        };
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(3))
-            .tls_certs_only(std::iter::empty())
+            .tls_certs_only(roots)
             .build()
             .context("building the Patroni client")?;
         Ok(Patroni {
@@ -122,10 +133,15 @@ impl Patroni {
     }
 
     async fn get(&self, path: &str) -> Result<(u16, Value)> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .basic_auth("patroni", Some(self.password.expose()))
+        self.get_with(path, true).await
+    }
+
+    async fn get_with(&self, path: &str, authenticate: bool) -> Result<(u16, Value)> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if authenticate {
+            request = request.basic_auth("patroni", Some(self.password.expose()));
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("GET {path} on Patroni"))?;
@@ -165,9 +181,11 @@ impl Patroni {
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    /// `GET /health`: this member's state (503 answers carry the same JSON).
+    /// `GET /patroni`: this member's state. Sent without credentials (Patroni does not ask for
+    /// them on reads), so that probing which scheme the API speaks never offers the password
+    /// over plain http.
     pub async fn health(&self) -> Result<Health> {
-        let (_, body) = self.get("/patroni").await?;
+        let (_, body) = self.get_with("/patroni", false).await?;
         serde_json::from_value(body).context("parsing Patroni's /patroni answer")
     }
 

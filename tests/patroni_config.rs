@@ -38,6 +38,7 @@ fn inputs(dcs: Dcs, connect_host: &str) -> PatroniInputs {
             rewind: Secret::new("c"),
             rest: Secret::new("d"),
         },
+        tls: false,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod passwords;
 mod primary;
+mod tls;
 
 use anyhow::{Context as _, Result};
 use juju::{Context, HookTools};
@@ -16,6 +17,7 @@ pub async fn run(ctx: &Context, tools: &HookTools, paths: &Paths, name: &str) ->
         "get-password" => passwords::get_password(ctx, tools).await,
         "set-password" => passwords::set_password(ctx, tools, paths).await,
         "get-primary" => primary::get_primary(ctx, tools).await,
+        "set-tls-private-key" => tls::set_tls_private_key(ctx, tools, paths).await,
         _ => not_built(tools, name),
     }
 }

@@ -10,7 +10,6 @@ use crate::charm::{self, Passwords, Paths, passwords_from_content, passwords_to_
 use crate::passwords::{
     PATRONI_USERNAME, SYSTEM_PASSWORD_LEN, SYSTEM_USERS, SystemUser, app_secret_label, new_password,
 };
-use crate::patroni::Patroni;
 use crate::workload;
 
 /// The peer app databag key bumped when a password changes, so that every unit re-renders.
@@ -108,10 +107,12 @@ pub async fn set_password(ctx: &Context, tools: &HookTools, paths: &Paths) -> Re
 
     // The primary must take it first; then the secret, then every file that carries it.
     let observed_host = connect_host(ctx, tools)?;
-    let patroni = Patroni::new(
-        &format!("http://{observed_host}:{}", workload::PATRONI_PORT),
-        &current.patroni,
-    )?;
+    let api_ca = tools
+        .state_get()
+        .context("reading the charm's state")?
+        .get(charm::API_CA_KEY)
+        .cloned();
+    let patroni = charm::patroni_client(&observed_host, &current.patroni, api_ca.as_deref())?;
     let cluster = match patroni.cluster().await {
         Ok(c) => c,
         Err(e) => {
@@ -149,7 +150,11 @@ pub async fn set_password(ctx: &Context, tools: &HookTools, paths: &Paths) -> Re
         "operator",
         &current.system.operator,
         "postgres",
-    );
+    )
+    .with_tls(match &api_ca {
+        Some(ca) => Some(crate::postgres::ClientTls::new(&[ca], &host)?),
+        None => None,
+    });
     let result = async {
         let mut client = crate::postgres::connect(&conn).await?;
         crate::postgres::set_password(&mut client, user.username(), &new).await
@@ -193,7 +198,17 @@ pub async fn set_password(ctx: &Context, tools: &HookTools, paths: &Paths) -> Re
         return Ok(());
     }
     bump_peers(tools)?;
-    if let Err(e) = charm::reconcile(ctx, tools, paths, Some(&updated)).await {
+    if let Err(e) = charm::reconcile(
+        ctx,
+        tools,
+        paths,
+        charm::Overrides {
+            passwords: Some(updated.clone()),
+            ..charm::Overrides::default()
+        },
+    )
+    .await
+    {
         // The password is changed and stored; the next hook finishes applying it.
         tracing::error!("applying the new password: {e:#}");
         tools.action_fail(&format!(

@@ -2,13 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use juju::{Context, HookTools, SecretGetMode};
 
 use crate::charm::passwords_from_content;
 use crate::passwords::app_secret_label;
-use crate::patroni::Patroni;
-use crate::workload;
 
 /// Turn a Patroni member name (`<app>-<n>`) into a unit name (`<app>/<n>`).
 pub fn unit_of_member(member: &str) -> Option<String> {
@@ -31,10 +29,12 @@ pub async fn get_primary(ctx: &Context, tools: &HookTools) -> Result<()> {
         return Ok(());
     };
     let host = super::passwords::connect_host(ctx, tools)?;
-    let patroni = Patroni::new(
-        &format!("http://{host}:{}", workload::PATRONI_PORT),
-        &passwords.patroni,
-    )?;
+    let api_ca = tools
+        .state_get()
+        .context("reading the charm's state")?
+        .get(crate::charm::API_CA_KEY)
+        .cloned();
+    let patroni = crate::charm::patroni_client(&host, &passwords.patroni, api_ca.as_deref())?;
     let primary = match patroni.cluster().await {
         Ok(cluster) => cluster.leader().and_then(unit_of_member),
         Err(e) => {

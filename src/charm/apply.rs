@@ -10,9 +10,11 @@ use pebble::{MakeDirOptions, PushOptions, ServiceStatus};
 
 use super::observe::{FACTS_KEY, Observed, PeerSecret, Store, Workload};
 use super::secrets::{Passwords, complete, passwords_from_content, passwords_to_content};
+use super::tls::{Served, TlsDecision};
 use crate::config::{Config, Resources};
 use crate::passwords::{SystemPasswords, app_secret_label};
 use crate::patroni::{Health, Patroni, config_changes};
+use crate::postgres::ClientTls;
 use crate::workload::{
     self, Dcs, EtcdStore, HbaInputs, Installed, LayerInputs, PatroniInputs, PatroniPasswords,
 };
@@ -59,6 +61,10 @@ pub struct Applied {
     pub state: std::collections::BTreeMap<String, String>,
     /// Charm-state entries that no longer hold (`state-delete`).
     pub forget: Vec<String>,
+    /// Why the TLS provider's certificate was refused (a blocked status once all else is well).
+    pub tls_refused: Option<String>,
+    /// TLS is on in the workload.
+    pub tls: bool,
 }
 
 impl Applied {
@@ -116,8 +122,12 @@ pub async fn apply(
     tools: &HookTools,
     paths: &super::Paths,
     observed: &Observed,
+    tls: &TlsDecision,
 ) -> Result<Applied> {
-    let mut applied = Applied::default();
+    let mut applied = Applied {
+        tls_refused: tls.refused.clone(),
+        ..Applied::default()
+    };
     if observed.disabled {
         return Ok(applied.hold(Holdup::Blocked("Disabled".into())));
     }
@@ -212,8 +222,17 @@ pub async fn apply(
     }
 
     // Render.
+    let served = tls.served.as_ref();
+    applied.tls = served.is_some();
     let patroni_yml = render_patroni(
-        observed, config, resources, installed, preload, dcs, &passwords,
+        observed,
+        config,
+        resources,
+        installed,
+        preload,
+        dcs,
+        &passwords,
+        served.is_some(),
     );
     let monitoring = passwords.system.monitoring.expose().to_string();
     let layer = workload::render_layer(&LayerInputs {
@@ -221,11 +240,15 @@ pub async fn apply(
         member: ctx.pod_name(),
         namespace: ctx.model_name.clone(),
         in_kubernetes: observed.in_kubernetes,
-        health_url: format!(
-            "http://{}:{}/health",
-            observed.connect_host,
-            workload::PATRONI_PORT
-        ),
+        ready_check: if served.is_some() {
+            workload::ReadyCheck::pg_isready(&installed.bin_dir)
+        } else {
+            workload::ReadyCheck::Http(format!(
+                "http://{}:{}/health",
+                observed.connect_host,
+                workload::PATRONI_PORT
+            ))
+        },
         exporter: installed.exporter.clone(),
         monitoring_ready: true,
     });
@@ -250,6 +273,34 @@ pub async fn apply(
                 .with_context(|| format!("creating {dir} in the workload"))?;
         }
     }
+    // TLS files go first: the configuration that names them must not be loaded before they
+    // are there.
+    let tls_files = served.map(tls_files_fingerprint).unwrap_or_default();
+    if let Some(served) = served
+        && (fresh_container || observed.state.get(TLS_FILES_KEY) != Some(&tls_files))
+    {
+        for (path, content) in [
+            (workload::TLS_KEY_FILE, served.key.expose().as_bytes()),
+            (workload::TLS_CERT_FILE, served.cert.as_bytes()),
+            (workload::TLS_CA_FILE, served.ca.as_bytes()),
+        ] {
+            if push_if_changed_mode(client, path, content, 0o400).await? {
+                applied.pushed.push(path.to_string());
+            }
+        }
+        applied
+            .state
+            .insert(TLS_FILES_KEY.to_string(), tls_files.clone());
+    }
+    trust_cas(
+        client,
+        observed,
+        served,
+        &tls.trusted,
+        fresh_container,
+        &mut applied,
+    )
+    .await?;
     for (path, content) in [
         (workload::PATRONI_CONF, patroni_yml.as_bytes()),
         (workload::MONITORING_PASSWORD_FILE, monitoring.as_bytes()),
@@ -263,7 +314,10 @@ pub async fn apply(
         .with_layer("postgresql", &layer)
         .map_err(anyhow::Error::msg)
         .context("combining the Pebble layer")?;
+    // Pebble restarts a service on replan only when its definition changed.
+    let mut patroni_restarted = false;
     if wanted != plan {
+        patroni_restarted = wanted.services.get("postgresql") != plan.services.get("postgresql");
         client
             .add_layer("postgresql", &layer, true)
             .await
@@ -289,20 +343,47 @@ pub async fn apply(
         )));
     }
 
-    // Patroni.
-    let patroni = Patroni::new(
-        &format!(
-            "http://{}:{}",
-            observed.connect_host,
-            workload::PATRONI_PORT
-        ),
-        &passwords.patroni,
-    )?;
-    let health = match patroni.health().await {
-        Ok(h) if h.is_started() => h,
-        _ => return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into()))),
+    // Patroni: the configuration it has loaded says whether its API speaks https (a Patroni
+    // started in this hook read the current file). What the charm remembers of that is only a
+    // first guess: a hook that failed after a reload did not keep its state, so the other
+    // schemes are tried too, and the one that answers is the truth.
+    let conf_fingerprint = fingerprint(&[&patroni_yml, &tls_files]);
+    let fresh = patroni_restarted || !applied.restarted_services.is_empty();
+    let expected = if fresh {
+        served.map(|s| s.ca.as_str())
+    } else {
+        observed.state.get(API_CA_KEY).map(String::as_str)
     };
-    let fresh = applied.replanned || !applied.restarted_services.is_empty();
+    let known_cas: Vec<&str> = observed
+        .state
+        .get(API_CA_KEY)
+        .map(String::as_str)
+        .into_iter()
+        .chain(served.map(|s| s.ca.as_str()))
+        .collect();
+    let Some((mut patroni, health, loaded_ca)) = reach_patroni(
+        &observed.connect_host,
+        &passwords.patroni,
+        expected,
+        &known_cas,
+    )
+    .await?
+    else {
+        return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
+    };
+    if !health.is_started() {
+        return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
+    }
+    if fresh {
+        record_loaded(&mut applied, &conf_fingerprint, served);
+    } else if loaded_ca.as_deref() != observed.state.get(API_CA_KEY).map(String::as_str) {
+        match &loaded_ca {
+            Some(ca) => {
+                applied.state.insert(API_CA_KEY.to_string(), ca.clone());
+            }
+            None => applied.forget.push(API_CA_KEY.to_string()),
+        }
+    }
     if applied
         .pushed
         .iter()
@@ -335,7 +416,7 @@ pub async fn apply(
 
     // What the database side should look like, as fingerprints: when one matches what the last
     // successful hook applied (and PostgreSQL has not restarted since), there is nothing to do.
-    let reload = applied.pushed.iter().any(|p| p == workload::PATRONI_CONF) && !fresh;
+    let reload = !fresh && observed.state.get(LOADED_KEY) != Some(&conf_fingerprint);
     let sql_fingerprint = applied.primary.then(|| {
         fingerprint(&[
             &passwords_fingerprint(&passwords.system),
@@ -359,17 +440,30 @@ pub async fn apply(
     }
 
     // The charm's own connection, over the pod's loopback.
+    // Over TLS when the server offers it, checked against the CA it was loaded with and the one
+    // it is about to load.
+    let cas: Vec<&str> = loaded_ca
+        .as_deref()
+        .into_iter()
+        .chain(served.map(|s| s.ca.as_str()))
+        .collect();
+    let client_tls = if cas.is_empty() {
+        None
+    } else {
+        Some(ClientTls::new(&cas, &observed.connect_host).context("trusting the unit's CA")?)
+    };
     let params = crate::postgres::ConnParams::new(
         "127.0.0.1",
         workload::PG_PORT,
         "operator",
         &passwords.system.operator,
         "postgres",
-    );
+    )
+    .with_tls(client_tls);
     let mut sql = match crate::postgres::connect(&params).await {
         Ok(c) => c,
         Err(e) => {
-            tracing::debug!("PostgreSQL does not accept the charm yet: {e:#}");
+            tracing::warn!("PostgreSQL does not accept the charm yet: {e:#}");
             return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
         }
     };
@@ -378,6 +472,32 @@ pub async fn apply(
         patroni.reload().await.context("reloading Patroni")?;
         wait_for_reload(&sql, &loaded).await?;
         applied.reloaded = true;
+        let scheme_changed = loaded_ca.is_some() != served.is_some()
+            || loaded_ca.as_deref() != served.map(|s| s.ca.as_str());
+        if scheme_changed {
+            patroni = patroni_client(
+                &observed.connect_host,
+                &passwords.patroni,
+                served.map(|s| s.ca.as_str()),
+            )?;
+            wait_for_api(&patroni).await;
+        }
+        record_loaded(&mut applied, &conf_fingerprint, served);
+        if served.is_none() && observed.state.contains_key(TLS_FILES_KEY) {
+            // Nothing names the TLS files any more: remove them (the key is kept in the secret).
+            for path in [
+                workload::TLS_KEY_FILE,
+                workload::TLS_CERT_FILE,
+                workload::TLS_CA_FILE,
+            ] {
+                match client.remove_path(path, false).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e).with_context(|| format!("removing {path}")),
+                }
+            }
+            applied.forget.push(TLS_FILES_KEY.to_string());
+        }
     }
     if converge {
         let (writes, holdup) = converge_sql(&mut sql, &params, &passwords.system, config).await?;
@@ -466,6 +586,167 @@ async fn kubernetes(
     }
 }
 
+/// Charm-state key: fingerprint of the configuration (patroni.yml and TLS files) Patroni last
+/// loaded.
+const LOADED_KEY: &str = "patroni-loaded";
+
+/// Charm-state key: the CA of the certificate Patroni's API serves (absent: plain http).
+pub const API_CA_KEY: &str = "patroni-api-ca";
+
+/// Charm-state key: fingerprint of the TLS files pushed to the workload.
+const TLS_FILES_KEY: &str = "tls-files";
+
+/// Charm-state key: fingerprint of the CA files in the workload's system trust store.
+const SYSTEM_CA_KEY: &str = "system-cas";
+
+/// A client for the Patroni API at `host`: https checked against `ca` when given, http otherwise.
+pub fn patroni_client(host: &str, password: &juju::Secret, ca: Option<&str>) -> Result<Patroni> {
+    let scheme = if ca.is_some() { "https" } else { "http" };
+    Patroni::with_ca(
+        &format!("{scheme}://{host}:{}", workload::PATRONI_PORT),
+        password,
+        ca,
+    )
+}
+
+fn record_loaded(applied: &mut Applied, conf_fingerprint: &str, served: Option<&Served>) {
+    applied
+        .state
+        .insert(LOADED_KEY.to_string(), conf_fingerprint.to_string());
+    match served {
+        Some(s) => {
+            applied.state.insert(API_CA_KEY.to_string(), s.ca.clone());
+        }
+        None => applied.forget.push(API_CA_KEY.to_string()),
+    }
+}
+
+/// Reach this member's Patroni API: first as `expected` says (https checked against that CA,
+/// or http), then with each other known CA, then over http. The client that answered, Patroni's
+/// health, and the CA it was reached with (`None`: http); `None` when nothing answers.
+async fn reach_patroni(
+    host: &str,
+    password: &juju::Secret,
+    expected: Option<&str>,
+    known_cas: &[&str],
+) -> Result<Option<(Patroni, Health, Option<String>)>> {
+    let mut order: Vec<Option<&str>> = vec![expected];
+    for ca in known_cas.iter().map(|c| Some(*c)).chain([None]) {
+        if !order.contains(&ca) {
+            order.push(ca);
+        }
+    }
+    let mut failures = Vec::new();
+    for ca in order {
+        let patroni = patroni_client(host, password, ca)?;
+        match patroni.health().await {
+            Ok(health) => return Ok(Some((patroni, health, ca.map(str::to_string)))),
+            Err(e) => failures.push(format!(
+                "over {}: {e:#}",
+                if ca.is_some() { "https" } else { "http" }
+            )),
+        }
+    }
+    tracing::info!("Patroni's API does not answer: {}", failures.join("; "));
+    Ok(None)
+}
+
+/// Wait (at most 10 s) for Patroni's API to answer again after it switched between http and
+/// https.
+async fn wait_for_api(patroni: &Patroni) {
+    for _ in 0..50 {
+        if patroni.health().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tracing::warn!("Patroni's API did not answer within 10 s of switching TLS");
+}
+
+fn tls_files_fingerprint(served: &Served) -> String {
+    // Keyed with the private key, so the stored value reveals nothing about it.
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, served.key.expose().as_bytes());
+    let mut ctx = ring::hmac::Context::with_key(&key);
+    for part in [served.cert.as_str(), served.ca.as_str()] {
+        ctx.update(&(part.len() as u64).to_le_bytes());
+        ctx.update(part.as_bytes());
+    }
+    hex(ctx.sign().as_ref())
+}
+
+/// Put the unit's CA and the received CAs in the workload's system trust store
+/// (`/usr/local/share/ca-certificates`, then `update-ca-certificates`), as the reference does,
+/// and take out those no longer wanted. Only the charm's files (`ca.crt`, `ca-*.crt`) are touched.
+async fn trust_cas(
+    client: &pebble::Client,
+    observed: &Observed,
+    served: Option<&Served>,
+    trusted: &BTreeMap<String, String>,
+    fresh_container: bool,
+    applied: &mut Applied,
+) -> Result<()> {
+    let mut wanted: BTreeMap<String, &str> = trusted
+        .iter()
+        .map(|(stem, pem)| (format!("{stem}.crt"), pem.as_str()))
+        .collect();
+    if let Some(s) = served {
+        wanted.insert("ca.crt".into(), s.ca.as_str());
+    }
+    let parts: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}\n{v}")).collect();
+    let wanted_fp = fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
+    let before = observed.state.get(SYSTEM_CA_KEY);
+    if wanted.is_empty() && before.is_none() {
+        return Ok(());
+    }
+    if !fresh_container && before == Some(&wanted_fp) {
+        return Ok(());
+    }
+    let mut changed = false;
+    for (name, pem) in &wanted {
+        let path = format!("{}/{name}", workload::SYSTEM_CA_DIR);
+        changed |= push_file(client, &path, pem.as_bytes(), 0o444, None).await?;
+    }
+    let present = match client
+        .list_files(workload::SYSTEM_CA_DIR, Some("ca*.crt"), false)
+        .await
+    {
+        Ok(files) => files,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e).context("listing the workload's trusted CAs"),
+    };
+    for file in present {
+        let ours = file.name == "ca.crt" || file.name.starts_with("ca-");
+        if ours && !wanted.contains_key(&file.name) {
+            let path = format!("{}/{}", workload::SYSTEM_CA_DIR, file.name);
+            client
+                .remove_path(&path, false)
+                .await
+                .with_context(|| format!("removing {path}"))?;
+            changed = true;
+        }
+    }
+    if changed {
+        let out = client
+            .exec(&pebble::ExecRequest::new([
+                "update-ca-certificates",
+                "--fresh",
+            ]))
+            .await;
+        match out.map(pebble::ExecOutput::check) {
+            Ok(Ok(_)) => applied.pushed.push("the system trust store".into()),
+            Ok(Err(e)) | Err(e) => {
+                tracing::warn!("update-ca-certificates failed in the workload: {e}")
+            }
+        }
+    }
+    if wanted.is_empty() {
+        applied.forget.push(SYSTEM_CA_KEY.to_string());
+    } else {
+        applied.state.insert(SYSTEM_CA_KEY.to_string(), wanted_fp);
+    }
+    Ok(())
+}
+
 /// Charm-state key of the workload version last shown.
 const VERSION_KEY: &str = "workload-version";
 
@@ -482,11 +763,11 @@ fn fingerprint(parts: &[&str]) -> String {
         ctx.update(&(part.len() as u64).to_le_bytes());
         ctx.update(part.as_bytes());
     }
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(ctx.finish().as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A fingerprint of the system passwords, salted per deployment so the stored value reveals
@@ -502,11 +783,7 @@ fn passwords_fingerprint(passwords: &SystemPasswords) -> String {
         ctx.update(&(pw.len() as u64).to_le_bytes());
         ctx.update(pw.as_bytes());
     }
-    ctx.sign()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(ctx.sign().as_ref())
 }
 
 /// The cluster-wide settings Patroni should hold in its store.
@@ -576,6 +853,7 @@ fn store_passwords(tools: &HookTools, app: &str, secret: &PeerSecret) -> Result<
     passwords_from_content(&content).context("the stored passwords are incomplete")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_patroni(
     observed: &Observed,
     config: &Config,
@@ -584,6 +862,7 @@ fn render_patroni(
     preload: &[String],
     dcs: Dcs,
     passwords: &Passwords,
+    tls: bool,
 ) -> String {
     let mut parameters: BTreeMap<String, String> = config.postgresql_parameters(resources);
     parameters.insert("shared_preload_libraries".into(), preload.join(","));
@@ -597,7 +876,7 @@ fn render_patroni(
     }
     let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
     let pg_hba = workload::render_hba(&HbaInputs {
-        tls: false,
+        tls,
         members: vec![observed.connect_host.clone()],
         users: Vec::new(),
     });
@@ -618,6 +897,7 @@ fn render_patroni(
             rewind: passwords.system.rewind.clone(),
             rest: passwords.patroni.clone(),
         },
+        tls,
     })
 }
 
@@ -647,6 +927,27 @@ async fn wait_for_reload(sql: &tokio_postgres::Client, before: &str) -> Result<(
 
 /// Push `content` to `path` (0600, workload user) unless the file already holds exactly that.
 async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) -> Result<bool> {
+    push_if_changed_mode(client, path, content, 0o600).await
+}
+
+/// Push `content` to `path` (`mode`, workload user) unless the file already holds exactly that.
+async fn push_if_changed_mode(
+    client: &pebble::Client,
+    path: &str,
+    content: &[u8],
+    mode: u32,
+) -> Result<bool> {
+    push_file(client, path, content, mode, Some(workload::WORKLOAD_USER)).await
+}
+
+/// Push `content` to `path` with `mode` and owner (`None`: root) unless it already holds that.
+async fn push_file(
+    client: &pebble::Client,
+    path: &str,
+    content: &[u8],
+    mode: u32,
+    owner: Option<&str>,
+) -> Result<bool> {
     match client.pull(path).await {
         Ok(current) if current == content => return Ok(false),
         Ok(_) => {}
@@ -658,9 +959,9 @@ async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) ->
             path,
             content,
             &PushOptions {
-                permissions: Some(0o600),
-                user: Some(workload::WORKLOAD_USER.into()),
-                group: Some(workload::WORKLOAD_USER.into()),
+                permissions: Some(mode),
+                user: owner.map(str::to_string),
+                group: owner.map(str::to_string),
                 make_dirs: true,
                 ..PushOptions::default()
             },

@@ -10,13 +10,14 @@ mod apply;
 mod observe;
 mod secrets;
 mod status;
+pub mod tls;
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use juju::{Context, HookTools, Status};
 
-pub use apply::Applied;
+pub use apply::{API_CA_KEY, Applied, patroni_client};
 pub use observe::{Observed, Store, Workload};
 pub use secrets::{Passwords, passwords_from_content, passwords_to_content};
 pub use status::compute_status;
@@ -39,29 +40,55 @@ pub enum Outcome {
     Done(Status),
 }
 
-/// Observe, decide, apply and set the status. `passwords` overrides the peer secret's content
-/// (an action that has just changed a password applies it before Juju commits the secret).
+/// What an action hands to [`reconcile`] that Juju has not committed yet.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// Passwords just changed (the peer secret's new content).
+    pub passwords: Option<Passwords>,
+    /// A private key given to `set-tls-private-key`.
+    pub tls_key: Option<crate::tls::keys::PrivateKey>,
+}
+
+/// Observe, decide, apply and set the status.
 pub async fn reconcile(
     ctx: &Context,
     tools: &HookTools,
     paths: &Paths,
-    passwords: Option<&Passwords>,
+    overrides: Overrides,
 ) -> Result<Outcome> {
-    let observed = observe::observe(ctx, tools, paths, passwords).await?;
+    let observed = observe::observe(ctx, tools, paths, overrides.passwords.as_ref()).await?;
     if let Some(endpoint) = &observed.unhandled_endpoint {
         tracing::info!(
             "the {endpoint} relation is not implemented in this revision of the charm; its data is ignored"
         );
     }
-    let applied = apply::apply(ctx, tools, paths, &observed).await?;
+    let tls = tls::converge(
+        ctx,
+        tools,
+        &observed.state,
+        &observed.address,
+        overrides.tls_key,
+    )?;
+    for note in &tls.notes {
+        tracing::info!("TLS: {note}");
+    }
+    let mut applied = apply::apply(ctx, tools, paths, &observed, &tls).await?;
     if applied.changed() {
         tracing::info!("applied: {}", applied.summary());
     }
-    if !applied.state.is_empty() {
-        tools.state_set(&applied.state)?;
+    let mut state = tls.state.clone();
+    state.append(&mut applied.state);
+    state.retain(|k, v| observed.state.get(k) != Some(v));
+    if !state.is_empty() {
+        tools.state_set(&state)?;
     }
-    for key in &applied.forget {
-        tools.state_delete(key)?;
+    let mut forget: Vec<&String> = tls.forget.iter().chain(&applied.forget).collect();
+    forget.sort();
+    forget.dedup();
+    for key in forget {
+        if observed.state.contains_key(key) && !state.contains_key(key) {
+            tools.state_delete(key)?;
+        }
     }
     let (unit, app) = compute_status(&observed, &applied);
     tools.status_set(false, &unit)?;

@@ -28,6 +28,9 @@ fn unit_status(observed: &Observed, applied: &Applied) -> Status {
     {
         return Status::blocked("<10% free space on pgdata volume.");
     }
+    if let Some(reason) = &applied.tls_refused {
+        return Status::blocked(reason.clone());
+    }
     if applied.primary {
         Status::active("Primary")
     } else {

@@ -22,7 +22,6 @@
 //! # }
 //! ```
 
-mod base64;
 mod connect;
 mod extensions;
 mod facts;
@@ -32,7 +31,7 @@ mod scram;
 mod system_users;
 
 pub use connect::{
-    APPLICATION_NAME, CONNECT_TIMEOUT, ConnParams, connect, connect_with, password_works,
+    APPLICATION_NAME, CONNECT_TIMEOUT, ClientTls, ConnParams, connect, connect_with, password_works,
 };
 pub use extensions::{
     ExtensionError, ExtensionsReport, available_extensions, ensure_extensions,

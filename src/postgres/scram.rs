@@ -17,7 +17,7 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 use ring::{digest, hmac, pbkdf2};
 
-use super::base64;
+use crate::base64;
 
 /// PBKDF2 iterations of the verifiers we write: PostgreSQL's default (`scram_iterations`).
 pub const SCRAM_ITERATIONS: u32 = 4096;

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use pebble::{Check, CheckLevel, HttpCheck, Layer, Override, Service, ServiceAction, Startup};
+use pebble::{
+    Check, CheckLevel, ExecCheck, HttpCheck, Layer, Override, Service, ServiceAction, Startup,
+};
 
-use super::{MONITORING_PASSWORD_FILE, PATRONI_CONF, SOCKET_DIR, WORKLOAD_USER};
+use super::{MONITORING_PASSWORD_FILE, PATRONI_CONF, PG_PORT, SOCKET_DIR, WORKLOAD_USER};
 
 /// What the layer depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +20,33 @@ pub struct LayerInputs {
     pub namespace: String,
     /// Running in Kubernetes: Patroni gets its Kubernetes settings from the environment.
     pub in_kubernetes: bool,
-    /// Patroni's `/health` URL for the ready check.
-    pub health_url: String,
+    /// How Pebble tells that the database is up.
+    pub ready_check: ReadyCheck,
     /// The exporter command, when the image has one.
     pub exporter: Option<String>,
     /// Whether the monitoring password exists (the exporter starts only then).
     pub monitoring_ready: bool,
+}
+
+/// The `postgresql` ready check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadyCheck {
+    /// GET Patroni's `/health` over plain HTTP (the reference's check, used while TLS is off).
+    Http(String),
+    /// Run this command as the workload user. With TLS on, Patroni's API answers only on https
+    /// with a certificate from the charm's CA, which Pebble's HTTP checks cannot be told to
+    /// trust (they use the system roots, read once per Pebble process), so the check asks
+    /// PostgreSQL itself with `pg_isready` over the unix socket.
+    Exec(String),
+}
+
+impl ReadyCheck {
+    /// `pg_isready` against the local socket, from the server's `bin_dir`.
+    pub fn pg_isready(bin_dir: &str) -> ReadyCheck {
+        ReadyCheck::Exec(format!(
+            "{bin_dir}/pg_isready --quiet --host {SOCKET_DIR} --port {PG_PORT}"
+        ))
+    }
 }
 
 /// The layer, added with label `postgresql` and `combine`.
@@ -111,18 +134,28 @@ pub fn render_layer(inputs: &LayerInputs) -> Layer {
             },
         );
     }
-    layer.checks.insert(
-        "postgresql".into(),
-        Check {
-            r#override: Some(Override::Replace),
-            level: Some(CheckLevel::Ready),
-            http: Some(HttpCheck {
-                url: inputs.health_url.clone(),
+    let mut check = Check {
+        r#override: Some(Override::Replace),
+        level: Some(CheckLevel::Ready),
+        ..Check::default()
+    };
+    match &inputs.ready_check {
+        ReadyCheck::Http(url) => {
+            check.http = Some(HttpCheck {
+                url: url.clone(),
                 ..HttpCheck::default()
-            }),
-            ..Check::default()
-        },
-    );
+            });
+        }
+        ReadyCheck::Exec(command) => {
+            check.exec = Some(ExecCheck {
+                command: command.clone(),
+                user: WORKLOAD_USER.into(),
+                group: WORKLOAD_USER.into(),
+                ..ExecCheck::default()
+            });
+        }
+    }
+    layer.checks.insert("postgresql".into(), check);
     layer
 }
 
@@ -136,7 +169,7 @@ mod tests {
             member: "pg-0".into(),
             namespace: "dev".into(),
             in_kubernetes: false,
-            health_url: "http://10.1.2.3:8008/health".into(),
+            ready_check: ReadyCheck::Http("http://10.1.2.3:8008/health".into()),
             exporter: Some("/usr/bin/prometheus-postgres-exporter".into()),
             monitoring_ready: true,
         }
@@ -186,5 +219,22 @@ mod tests {
             ..inputs()
         });
         assert!(!none.services.contains_key("metrics_server"));
+    }
+
+    #[test]
+    fn with_tls_the_check_asks_postgresql_over_the_socket() {
+        let layer = render_layer(&LayerInputs {
+            ready_check: ReadyCheck::pg_isready("/usr/lib/postgresql/15/bin"),
+            ..inputs()
+        });
+        let check = &layer.checks["postgresql"];
+        assert!(check.http.is_none());
+        let exec = check.exec.as_ref().unwrap();
+        assert_eq!(
+            exec.command,
+            "/usr/lib/postgresql/15/bin/pg_isready --quiet --host /var/run/postgresql --port 5432"
+        );
+        assert_eq!(exec.user, "postgres");
+        layer.validate("postgresql").unwrap();
     }
 }

@@ -8,7 +8,7 @@ mod patroni_yml;
 
 pub use detect::{EXPORTER_CANDIDATES, Installed, detect_installed};
 pub use hba::{HbaInputs, render_hba};
-pub use layer::{LayerInputs, render_layer};
+pub use layer::{LayerInputs, ReadyCheck, render_layer};
 pub use patroni_yml::{Dcs, EtcdStore, PatroniInputs, PatroniPasswords, render_patroni_yml};
 
 /// The workload container's name in metadata.yaml; its Pebble socket is
@@ -29,6 +29,18 @@ pub const DATA_DIR: &str = "/var/lib/postgresql/data/pgdata";
 
 /// Patroni's configuration (holds passwords: mode 0600, owned by the workload user).
 pub const PATRONI_CONF: &str = "/var/lib/postgresql/data/patroni.yml";
+
+/// The unit's TLS private key (PKCS#8 PEM, 0400, workload user), as the reference names it.
+pub const TLS_KEY_FILE: &str = "/var/lib/postgresql/data/key.pem";
+
+/// The unit's certificate followed by any intermediates (0400, workload user).
+pub const TLS_CERT_FILE: &str = "/var/lib/postgresql/data/cert.pem";
+
+/// The CA that issued the unit's certificate (0400, workload user).
+pub const TLS_CA_FILE: &str = "/var/lib/postgresql/data/ca.pem";
+
+/// Where CAs the workload should trust system-wide go (`update-ca-certificates` reads it).
+pub const SYSTEM_CA_DIR: &str = "/usr/local/share/ca-certificates";
 
 /// The monitoring user's password, read by the exporter (mode 0600).
 pub const MONITORING_PASSWORD_FILE: &str = "/var/lib/postgresql/data/.monitoring-password";

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use juju::Secret;
 use serde_json::{Value, json};
 
-use super::{DATA_DIR, LOG_DIR, PATRONI_PORT, PG_PORT, PGPASS, SOCKET_DIR};
+use super::{
+    DATA_DIR, LOG_DIR, PATRONI_PORT, PG_PORT, PGPASS, SOCKET_DIR, TLS_CA_FILE, TLS_CERT_FILE,
+    TLS_KEY_FILE,
+};
 
 /// Patroni's distributed configuration store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +74,9 @@ pub struct PatroniInputs {
     pub pg_hba: Vec<String>,
     /// Passwords.
     pub passwords: PatroniPasswords,
+    /// TLS is on: the key, certificate and CA files are in place, PostgreSQL serves TLS (1.2 at
+    /// least) and Patroni's REST API answers on https only.
+    pub tls: bool,
 }
 
 /// Parameters every member gets regardless of config (spec §5.1 bootstrap parameters).
@@ -118,6 +124,19 @@ pub fn render_patroni_yml(inputs: &PatroniInputs) -> String {
     dcs_parameters.insert("synchronous_standby_names".into(), json!("*"));
     for (k, v) in &inputs.dcs_parameters {
         dcs_parameters.insert(k.clone(), json!(v));
+    }
+    if inputs.tls {
+        for (k, v) in [
+            ("ssl", "on"),
+            ("ssl_ca_file", TLS_CA_FILE),
+            ("ssl_cert_file", TLS_CERT_FILE),
+            ("ssl_key_file", TLS_KEY_FILE),
+            ("ssl_min_protocol_version", "TLSv1.2"),
+        ] {
+            parameters.insert(k.to_string(), json!(v));
+        }
+    } else {
+        parameters.insert("ssl".to_string(), json!("off"));
     }
     let p = &inputs.passwords;
     let mut doc = json!({
@@ -175,6 +194,16 @@ pub fn render_patroni_yml(inputs: &PatroniInputs) -> String {
             },
         },
     });
+    if inputs.tls {
+        doc["restapi"]["certfile"] = json!(TLS_CERT_FILE);
+        doc["restapi"]["keyfile"] = json!(TLS_KEY_FILE);
+        doc["restapi"]["cafile"] = json!(TLS_CA_FILE);
+        doc["ctl"] = json!({
+            "cacert": TLS_CA_FILE,
+            "certfile": TLS_CERT_FILE,
+            "keyfile": TLS_KEY_FILE,
+        });
+    }
     match &inputs.dcs {
         Dcs::Kubernetes { pod_ip } => {
             doc["kubernetes"] = json!({
@@ -222,7 +251,40 @@ mod tests {
                 rewind: Secret::new("rew"),
                 rest: Secret::new("rest"),
             },
+            tls: false,
         }
+    }
+
+    #[test]
+    fn tls_turns_on_ssl_and_https_with_the_three_files() {
+        let dcs = || Dcs::Kubernetes {
+            pod_ip: "10.1.2.3".into(),
+        };
+        let plain: serde_yaml::Value =
+            serde_yaml::from_str(&render_patroni_yml(&inputs(dcs()))).unwrap();
+        assert_eq!(plain["postgresql"]["parameters"]["ssl"], "off");
+        assert!(plain["restapi"].get("certfile").is_none());
+        assert!(plain.get("ctl").is_none());
+        let tls: serde_yaml::Value = serde_yaml::from_str(&render_patroni_yml(&PatroniInputs {
+            tls: true,
+            ..inputs(dcs())
+        }))
+        .unwrap();
+        let params = &tls["postgresql"]["parameters"];
+        assert_eq!(params["ssl"], "on");
+        assert_eq!(params["ssl_min_protocol_version"], "TLSv1.2");
+        assert_eq!(params["ssl_key_file"], "/var/lib/postgresql/data/key.pem");
+        assert_eq!(params["ssl_cert_file"], "/var/lib/postgresql/data/cert.pem");
+        assert_eq!(params["ssl_ca_file"], "/var/lib/postgresql/data/ca.pem");
+        assert_eq!(
+            tls["restapi"]["certfile"],
+            "/var/lib/postgresql/data/cert.pem"
+        );
+        assert_eq!(
+            tls["restapi"]["keyfile"],
+            "/var/lib/postgresql/data/key.pem"
+        );
+        assert_eq!(tls["ctl"]["cacert"], "/var/lib/postgresql/data/ca.pem");
     }
 
     #[test]

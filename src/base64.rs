@@ -1,8 +1,9 @@
 //! Standard base64 (RFC 4648 §4, `+/`, with `=` padding), as PostgreSQL writes it in SCRAM
-//! verifiers. Small enough to own rather than depend on a crate that our dependencies only use
+//! verifiers and PEM carries DER. Small enough to own rather than depend on a crate that our dependencies only use
 //! privately.
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Encode `data` with padding.
 pub fn encode(data: &[u8]) -> String {

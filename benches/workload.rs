@@ -1,6 +1,8 @@
 //! Workload benchmark: the release charm in the lab with real PostgreSQL, Patroni and etcd,
 //! running hooks that have nothing to change (update-status, config-changed) and the
-//! get-password action: median wall time, peak RSS and hook-tool calls per event.
+//! get-password action: median wall time, peak RSS and hook-tool calls per event. Then TLS:
+//! the time from `integrate` with the tls-certificates provider to Patroni serving https, the
+//! certificates-relation-changed hooks, and update-status with TLS on.
 //!
 //! `sudo cargo bench --bench workload [-- RUNS]` (default 20 runs per event; needs root for the
 //! lab's pods).
@@ -58,7 +60,13 @@ fn main() {
         eprintln!("the workload benchmark needs root (the lab's pods)");
         return;
     }
-    let mut d = common_lab::deploy_with(true, &[]);
+    let python = common_lab::tls::tls_python();
+    let mut d = common_lab::deploy_in(
+        true,
+        &[],
+        &[(common_lab::tls::TLS_PYTHON_ENV, python.to_str().unwrap())],
+    );
+    let provider = common_lab::tls::provider_charm(&d.scratch().join("charms"));
     let m = &mut d.model;
     let unit = format!("{APP}/0");
     // Let follow-up hooks finish, then measure hooks that have nothing to change.
@@ -83,6 +91,37 @@ fn main() {
         records.push(m.run_action(&unit, "get-password", params).unwrap());
     }
     report("get-password", &records);
+
+    m.deploy(&provider, Some("tls"), 1, &[]).unwrap();
+    m.settle().unwrap();
+    let start = std::time::Instant::now();
+    m.integrate(&format!("{APP}:certificates"), "tls").unwrap();
+    let mut changed = Vec::new();
+    loop {
+        let ran = m.settle().unwrap();
+        changed.extend(ran.into_iter().filter(|r| {
+            r.unit == unit && r.dispatch_path == "hooks/certificates-relation-changed"
+        }));
+        if m.state().units[&unit].state.contains_key("patroni-api-ca") {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 120, "TLS never came on");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        m.update_status(Some(&unit));
+    }
+    println!(
+        "integrate → TLS on (Patroni on https, PostgreSQL ssl on): {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    report("cert-rel-changed", &changed);
+    let mut records = Vec::new();
+    for _ in 0..runs {
+        m.queue(Hook::plain(&unit, "update-status"));
+        let ran = m.settle().unwrap();
+        records.extend(ran.into_iter().filter(|r| r.unit == unit));
+    }
+    assert!(records.iter().all(|r| r.code == 0));
+    report("update-status+TLS", &records);
     m.destroy();
 }
 

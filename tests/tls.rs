@@ -9,7 +9,7 @@ mod common_lab;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common_lab::tls::{TLS_PYTHON_ENV, provider_charm, tls_python};
+use common_lab::tls::{TLS_PYTHON_ENV, ca_sender_charm, provider_charm, tls_python};
 use common_lab::{APP, Deployment, deploy_in};
 
 const PROVIDER: &str = "tls";
@@ -322,15 +322,17 @@ fn tls_on_bad_certificates_refused_and_off_again() {
     assert!(!hba_rules(&d).iter().any(|r| r.starts_with("hostssl")));
     let (ok, out) = sh(&format!("curl -sS --fail http://{ip}:8008/health"));
     assert!(ok, "Patroni over http again: {out}");
-    let state = d.model.state();
-    let secret = state
-        .secrets
-        .values()
-        .find(|s| s.label.as_deref() == Some(&format!("database-peers.{APP}.unit")))
-        .expect("the unit secret");
-    let content = &secret.revisions[&secret.latest()];
-    assert!(content.contains_key("key"), "the key is kept");
-    assert!(!content.contains_key("cert"));
+    let key_pem = {
+        let state = d.model.state();
+        let secret = state
+            .secrets
+            .values()
+            .find(|s| s.label.as_deref() == Some(&format!("database-peers.{APP}.unit")))
+            .expect("the unit secret");
+        let content = &secret.revisions[&secret.latest()];
+        assert!(!content.contains_key("cert"));
+        content.get("key").expect("the key is kept").clone()
+    };
     assert!(
         !d.model
             .block_on(pebble.exists("/var/lib/postgresql/data/key.pem"))
@@ -338,12 +340,56 @@ fn tls_on_bad_certificates_refused_and_off_again() {
         "key.pem is removed from the workload"
     );
 
+    // receive-ca-cert: the CA is kept in the unit secret and trusted in the workload, until the
+    // relation goes.
+    let sender = ca_sender_charm(&d.scratch().join("charms"));
+    d.model.deploy(&sender, None, 1, &[]).unwrap();
+    d.model.settle().unwrap();
+    let transfer = d
+        .model
+        .integrate(&format!("{APP}:receive-ca-cert"), "ca-sender")
+        .unwrap();
+    let trusted = "/usr/local/share/ca-certificates/ca-ca-sender.crt";
+    let linked = "/etc/ssl/certs/ca-ca-sender.pem";
+    let exists = |d: &Deployment, path: &str| {
+        let pebble = d.model.pebble(UNIT, "postgresql").unwrap();
+        d.model.block_on(pebble.exists(path)).unwrap()
+    };
+    assert!(
+        wait(&mut d, 30, |d| exists(d, trusted) && exists(d, linked)),
+        "the received CA is not trusted\n{}",
+        d.log_tail(20)
+    );
+    let received = file(&d, trusted);
+    assert!(
+        received.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{received}"
+    );
+    let state = d.model.state();
+    let secret = state
+        .secrets
+        .values()
+        .find(|s| s.label.as_deref() == Some(&format!("database-peers.{APP}.unit")))
+        .unwrap();
+    assert_eq!(
+        secret.revisions[&secret.latest()]["ca-ca-sender"].trim(),
+        received.trim()
+    );
+    d.model.remove_relation(transfer).unwrap();
+    assert!(
+        wait(&mut d, 30, |d| !exists(d, trusted) && !exists(d, linked)),
+        "the received CA is still trusted\n{}",
+        d.log_tail(20)
+    );
+    assert!(active(&d), "{:?}", d.model.unit_status(UNIT));
+
     // No private key material anywhere but the secret and the workload's key file.
-    let key_body: String = content["key"]
+    let state = d.model.state();
+    let key_body: String = key_pem
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();
-    let key_line = content["key"]
+    let key_line = key_pem
         .lines()
         .find(|l| !l.starts_with("-----"))
         .unwrap()

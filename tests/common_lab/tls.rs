@@ -132,3 +132,11 @@ pub fn requirer_charm(into: &Path) -> PathBuf {
     copy_tree(&charms().join("tls-requirer"), &dir).unwrap();
     dir
 }
+
+/// The shell `ca-sender` charm (a certificate_transfer provider), copied to `into/ca-sender`.
+/// Its directory.
+pub fn ca_sender_charm(into: &Path) -> PathBuf {
+    let dir = into.join("ca-sender");
+    copy_tree(&charms().join("ca-sender"), &dir).unwrap();
+    dir
+}

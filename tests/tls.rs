@@ -277,6 +277,7 @@ fn tls_on_bad_certificates_refused_and_off_again() {
         ("expired", "expired"),
         ("wrong-key", "private key"),
         ("wrong-ca", "chain"),
+        ("revoked", "revoked"),
     ] {
         set_mode(&mut d, mode);
         let refused = wait(&mut d, 30, |d| {

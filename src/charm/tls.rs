@@ -269,21 +269,33 @@ pub fn converge(
             Ok(certs) => match find_for_csr(&certs, csr.expose()) {
                 None => tracing::debug!("no certificate for our request yet"),
                 Some(pc) if pc.revoked => {
-                    tracing::warn!("the provider revoked our certificate; requesting a new one");
-                    let csr =
-                        make_csr(key, &id).context("making the certificate signing request")?;
-                    tools
-                        .relation_set(
-                            rel,
-                            false,
-                            &BTreeMap::from([(REQUESTS_KEY.to_string(), render_requests(&[&csr]))]),
-                        )
-                        .context("sending the certificate signing request")?;
-                    content.insert(CSR.into(), Secret::new(csr));
+                    // The reference's rule: only the certificate in use is replaced when it is
+                    // revoked; a revoked certificate we never used is refused and waited out
+                    // (replacing it too could loop with a provider that revokes what it issues).
+                    let in_use = content
+                        .get(CERT)
+                        .is_some_and(|c| same_pem(leaf(c.expose()), &pc.certificate));
+                    if in_use {
+                        tracing::warn!(
+                            "the provider revoked the certificate in use; requesting a new one"
+                        );
+                        let csr =
+                            make_csr(key, &id).context("making the certificate signing request")?;
+                        tools
+                            .relation_set(
+                                rel,
+                                false,
+                                &BTreeMap::from([(
+                                    REQUESTS_KEY.to_string(),
+                                    render_requests(&[&csr]),
+                                )]),
+                            )
+                            .context("sending the certificate signing request")?;
+                        content.insert(CSR.into(), Secret::new(csr));
+                    }
                     refuse(
                         &mut decision,
-                        "TLS certificate refused: it was revoked by the provider; a new one is requested"
-                            .into(),
+                        "TLS certificate refused: it was revoked by the provider".into(),
                     );
                 }
                 Some(pc) => match verify(pc, key, &id, now) {
@@ -378,6 +390,14 @@ pub fn converge(
         _ => None,
     };
     Ok(decision)
+}
+
+/// The first certificate of a PEM bundle.
+fn leaf(bundle: &str) -> &str {
+    const END: &str = "-----END CERTIFICATE-----";
+    bundle
+        .find(END)
+        .map_or(bundle, |i| &bundle[..i + END.len()])
 }
 
 fn refuse(decision: &mut TlsDecision, message: String) {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lab::engine::{HookRecord, Isolation, Model, ModelOptions};
+pub mod clients;
 pub mod tls;
 
 /// The application name used in these tests.

@@ -10,7 +10,8 @@ use std::{fs, io};
 /// `ModelOptions.env` under it.
 pub const TLS_PYTHON_ENV: &str = "LAB_TLS_PYTHON";
 
-fn charms() -> PathBuf {
+/// The test charms' sources: `tests/charms`.
+pub fn charms() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms")
 }
 
@@ -41,23 +42,26 @@ fn has_pins(python: &Path, requirements: &str) -> bool {
     ok
 }
 
-/// A venv with `tests/charms/tls-provider/requirements.txt` installed, under
-/// `CARGO_TARGET_TMPDIR` and named after a hash of that file; made once and reused while it has
-/// the pinned versions. Its interpreter's path.
+/// A venv with `tests/charms/tls-provider/requirements.txt` installed ([`venv_for`]), made
+/// once per process. Its interpreter's path.
+pub fn tls_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| venv_for("tls", &charms().join("tls-provider/requirements.txt")))
+        .clone()
+}
+
+/// A venv with `requirements` installed, under `CARGO_TARGET_TMPDIR` and named
+/// `<name>-venv-<hash of the file>`; made once and reused while it has the pinned versions. Its
+/// interpreter's path.
 ///
 /// It is built in a directory of its own and renamed into place when complete, so a venv that
 /// exists is whole (two processes may both build one; the first rename wins). Only
 /// `bin/python3` is used, which stays valid after the rename (the venv's scripts would not).
-pub fn tls_python() -> PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(make_venv).clone()
-}
-
-fn make_venv() -> PathBuf {
-    let requirements = charms().join("tls-provider/requirements.txt");
-    let pins = fs::read_to_string(&requirements).unwrap();
+pub fn venv_for(name: &str, requirements: &Path) -> PathBuf {
+    let pins = fs::read_to_string(requirements).unwrap();
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let venv = tmp.join(format!("tls-venv-{:016x}", fnv1a(pins.as_bytes())));
+    let venv = tmp.join(format!("{name}-venv-{:016x}", fnv1a(pins.as_bytes())));
     let python = venv.join("bin/python3");
     if python.exists() && has_pins(&python, &pins) {
         return python;
@@ -83,7 +87,7 @@ fn make_venv() -> PathBuf {
             "--no-input",
             "-r",
         ])
-        .arg(&requirements));
+        .arg(requirements));
     if !installed {
         let _ = fs::remove_dir_all(&building);
         panic!("pip install -r {} failed", requirements.display());
@@ -101,7 +105,7 @@ fn make_venv() -> PathBuf {
 }
 
 /// Copy a charm's source tree (files and directories; modes kept; no `__pycache__`).
-fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
     fs::create_dir_all(dst)?;
     for entry in fs::read_dir(src)? {
         let entry = entry?;

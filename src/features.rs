@@ -29,8 +29,14 @@ pub const FEATURES: &[Feature] = &[
         implemented: true,
     },
     Feature {
-        name: "Client applications (database, db, db-admin)",
-        endpoints: &["database", "db", "db-admin"],
+        name: "Client applications (database)",
+        endpoints: &["database"],
+        actions: &[],
+        implemented: true,
+    },
+    Feature {
+        name: "Legacy client applications (db, db-admin)",
+        endpoints: &["db", "db-admin"],
         actions: &[],
         implemented: false,
     },

@@ -182,10 +182,10 @@ fn unbuilt_relations_say_so_in_the_log() {
     let h = harness(true);
     let run = h
         .run(
-            "hooks/database-relation-changed",
+            "hooks/db-relation-changed",
             &[
-                ("JUJU_RELATION", "database"),
-                ("JUJU_RELATION_ID", "database:4"),
+                ("JUJU_RELATION", "db"),
+                ("JUJU_RELATION_ID", "db:4"),
                 ("JUJU_REMOTE_APP", "app"),
                 ("JUJU_REMOTE_UNIT", "app/0"),
             ],
@@ -198,10 +198,42 @@ fn unbuilt_relations_say_so_in_the_log() {
             .args
             .last()
             .unwrap()
-            .contains("database relation is not implemented")),
+            .contains("db relation is not implemented")),
         "{logs:?}"
     );
     assert!(run.calls_to("relation-set").is_empty());
+}
+
+#[test]
+fn a_malformed_client_request_is_refused_without_echoing_it() {
+    let mut h = harness(true);
+    h.answer(
+        "relation-get",
+        "{\"database\": \"x'; DROP DATABASE postgres; --\", \"requested-secrets\": \"[]\"}\n",
+    );
+    let run = h
+        .run(
+            "hooks/database-relation-changed",
+            &[
+                ("JUJU_RELATION", "database"),
+                ("JUJU_RELATION_ID", "database:4"),
+                ("JUJU_REMOTE_APP", "app"),
+                ("JUJU_REMOTE_UNIT", "app/0"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let logs = run.calls_to("juju-log");
+    assert!(
+        logs.iter()
+            .any(|c| c.args.last().unwrap().contains("database name refused")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .all(|c| !c.args.last().unwrap().contains("DROP"))
+    );
+    assert!(run.calls_to("relation-set").is_empty() && run.calls_to("secret-add").is_empty());
 }
 
 #[test]

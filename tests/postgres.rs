@@ -473,3 +473,123 @@ async fn server_facts() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Client databases: created once, owned by the only client or shared by grants, private to
+/// their clients; a dropped client's objects go to `operator` and the data stays.
+#[tokio::test]
+async fn client_databases_are_owned_shared_and_survive_their_roles() {
+    let pg = Cluster::start();
+    let mut admin = connect(&pg.operator()).await.unwrap();
+    let system = SystemPasswords::generate(&mut StdRng::seed_from_u64(7));
+    ensure_system_users(&mut admin, &system).await.unwrap();
+    let params = postgres::ConnParams::new(
+        "127.0.0.1",
+        pg.port,
+        "operator",
+        system.get(SystemUser::Operator),
+        "postgres",
+    );
+    let pw1 = Secret::new("client-one-password");
+    let pw2 = Secret::new("client-two-password");
+    for (user, pw) in [("relation_id_1", &pw1), ("relation_id_2", &pw2)] {
+        let mut spec = RoleSpec::login(pw);
+        spec.member_of.push("relation_access".into());
+        ensure_role(&mut admin, user, &spec).await.unwrap();
+    }
+    // The only client owns what is in its database.
+    let writes = postgres::ensure_client_database(&admin, &params, "app-db", "relation_id_1", true)
+        .await
+        .unwrap();
+    assert!(writes >= 2, "{writes}");
+    let again = postgres::ensure_client_database(&admin, &params, "app-db", "relation_id_1", true)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "a second run writes nothing");
+    let client_params = |user: &str, pw: &Secret| {
+        postgres::ConnParams::new("127.0.0.1", pg.port, user, pw, "app-db")
+    };
+    let one = connect(&client_params("relation_id_1", &pw1))
+        .await
+        .unwrap();
+    one.batch_execute(
+        "CREATE TABLE notes (id serial PRIMARY KEY, body text); \
+         INSERT INTO notes (body) VALUES ('kept');",
+    )
+    .await
+    .unwrap();
+    // Another client is refused until it is given the database.
+    assert!(
+        connect(&client_params("relation_id_2", &pw2))
+            .await
+            .is_err()
+    );
+    postgres::ensure_client_database(&admin, &params, "app-db", "relation_id_2", false)
+        .await
+        .unwrap();
+    let two = connect(&client_params("relation_id_2", &pw2))
+        .await
+        .unwrap();
+    let count: i64 = two
+        .query_one("SELECT count(*) FROM notes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1, "shared by grants");
+    two.batch_execute(
+        "CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text); \
+         CREATE TABLE theirs (x int); INSERT INTO notes (body) VALUES ('two');",
+    )
+    .await
+    .expect("the second client creates and writes in the shared schema");
+    drop((one, two));
+    // Dropping the owner keeps the data, now owned by operator.
+    assert!(
+        postgres::drop_client_role(&admin, &params, "relation_id_1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !postgres::drop_client_role(&admin, &params, "relation_id_1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !postgres::role_exists(&admin, "relation_id_1")
+            .await
+            .unwrap()
+    );
+    let inside = connect(&params.with_dbname("app-db")).await.unwrap();
+    let owner: String = inside
+        .query_one(
+            "SELECT tableowner::text FROM pg_tables WHERE tablename = 'notes'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "operator");
+    // A new only client of the database takes ownership again.
+    let pw3 = Secret::new("client-three-password");
+    ensure_role(&mut admin, "relation_id_3", &RoleSpec::login(&pw3))
+        .await
+        .unwrap();
+    postgres::ensure_client_database(&admin, &params, "app-db", "relation_id_3", true)
+        .await
+        .unwrap();
+    let three = connect(&client_params("relation_id_3", &pw3))
+        .await
+        .unwrap();
+    three
+        .batch_execute("INSERT INTO notes (body) VALUES ('mine now')")
+        .await
+        .unwrap();
+    let owner: String = inside
+        .query_one(
+            "SELECT tableowner::text FROM pg_tables WHERE tablename = 'notes'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "relation_id_3");
+}

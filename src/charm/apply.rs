@@ -65,6 +65,8 @@ pub struct Applied {
     pub tls_refused: Option<String>,
     /// TLS is on in the workload.
     pub tls: bool,
+    /// Why a client's request is refused (a blocked status once all else is well).
+    pub clients_refused: Option<String>,
 }
 
 impl Applied {
@@ -123,6 +125,7 @@ pub async fn apply(
     paths: &super::Paths,
     observed: &Observed,
     tls: &TlsDecision,
+    clients: &mut super::clients::ClientsPlan,
 ) -> Result<Applied> {
     let mut applied = Applied {
         tls_refused: tls.refused.clone(),
@@ -233,6 +236,7 @@ pub async fn apply(
         dcs,
         &passwords,
         served.is_some(),
+        clients.hba_users(),
     );
     let monitoring = passwords.system.monitoring.expose().to_string();
     let layer = workload::render_layer(&LayerInputs {
@@ -434,7 +438,40 @@ pub async fn apply(
     let patch_dcs = dcs_fingerprint
         .as_ref()
         .is_some_and(|f| observed.state.get(DCS_KEY) != Some(f));
-    if !(reload || converge || patch_dcs) {
+    // What every client is told besides its credentials; when it changed, all are told again.
+    let shared = super::clients::Shared {
+        endpoint: client_endpoint(observed, "primary"),
+        read_only_endpoint: client_endpoint(
+            observed,
+            if observed.planned_units > 1 {
+                "replicas"
+            } else {
+                "primary"
+            },
+        ),
+        version: format!(
+            "{}.{}",
+            health.server_version / 10_000,
+            health.server_version % 10_000
+        ),
+        tls_ca: served.map(|s| s.ca.clone()),
+    };
+    let shared_fingerprint = fingerprint(&[&serde_json::to_string(&shared).unwrap_or_default()]);
+    let serve_clients = observed.leader && applied.primary;
+    if serve_clients
+        && observed.state.get(super::clients::PUBLISHED_KEY) != Some(&shared_fingerprint)
+        && !clients.clients.is_empty()
+    {
+        super::clients::republish_all(tools, clients)?;
+    }
+    let clients_work = serve_clients && clients.has_work();
+    if !(reload || converge || patch_dcs || clients_work) {
+        if serve_clients {
+            applied.state.insert(
+                super::clients::PUBLISHED_KEY.to_string(),
+                shared_fingerprint,
+            );
+        }
         applied.health = Some(health);
         return Ok(applied);
     }
@@ -509,6 +546,17 @@ pub async fn apply(
         if let Some(f) = sql_fingerprint {
             applied.state.insert(SQL_KEY.to_string(), f);
         }
+    }
+    if clients_work {
+        applied.sql_writes += super::clients::serve(tools, &mut sql, &params, clients, &shared)
+            .await
+            .context("serving the client relations")?;
+    }
+    if serve_clients {
+        applied.state.insert(
+            super::clients::PUBLISHED_KEY.to_string(),
+            shared_fingerprint.clone(),
+        );
     }
     if let (true, Some(wanted)) = (patch_dcs, &dcs_wanted) {
         let current = patroni
@@ -598,6 +646,21 @@ const TLS_FILES_KEY: &str = "tls-files";
 
 /// Charm-state key: fingerprint of the CA files in the workload's system trust store.
 const SYSTEM_CA_KEY: &str = "system-cas";
+
+/// `host:5432` clients use for `role` (`primary`/`replicas`): the Service in Kubernetes (spec
+/// §4.6), this unit's address elsewhere.
+fn client_endpoint(observed: &Observed, role: &str) -> String {
+    if observed.in_kubernetes {
+        format!(
+            "{}-{role}.{}.svc.cluster.local:{}",
+            observed.app,
+            observed.namespace,
+            workload::PG_PORT
+        )
+    } else {
+        format!("{}:{}", observed.address, workload::PG_PORT)
+    }
+}
 
 /// A client for the Patroni API at `host`: https checked against `ca` when given, http otherwise.
 pub fn patroni_client(host: &str, password: &juju::Secret, ca: Option<&str>) -> Result<Patroni> {
@@ -863,6 +926,7 @@ fn render_patroni(
     dcs: Dcs,
     passwords: &Passwords,
     tls: bool,
+    users: Vec<(String, String)>,
 ) -> String {
     let mut parameters: BTreeMap<String, String> = config.postgresql_parameters(resources);
     parameters.insert("shared_preload_libraries".into(), preload.join(","));
@@ -878,7 +942,7 @@ fn render_patroni(
     let pg_hba = workload::render_hba(&HbaInputs {
         tls,
         members: vec![observed.connect_host.clone()],
-        users: Vec::new(),
+        users,
     });
     workload::render_patroni_yml(&PatroniInputs {
         scope: format!("patroni-{}", observed.app),

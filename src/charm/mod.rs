@@ -7,6 +7,7 @@
 //! status and returns, and a later hook (pebble-ready, update-status) continues.
 
 mod apply;
+pub mod clients;
 mod observe;
 mod secrets;
 mod status;
@@ -72,7 +73,20 @@ pub async fn reconcile(
     for note in &tls.notes {
         tracing::info!("TLS: {note}");
     }
-    let mut applied = apply::apply(ctx, tools, paths, &observed, &tls).await?;
+    let mut clients = clients::plan(ctx, tools, &observed.state, observed.leader)?;
+    let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
+    if clients.changed {
+        applied.state.insert(
+            clients::CLIENTS_KEY.to_string(),
+            serde_json::to_string(&clients.clients).unwrap_or_default(),
+        );
+    }
+    if clients.departing {
+        applied
+            .state
+            .insert(clients::DEPARTING_KEY.to_string(), "true".into());
+    }
+    applied.clients_refused = clients.refused();
     if applied.changed() {
         tracing::info!("applied: {}", applied.summary());
     }

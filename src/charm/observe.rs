@@ -83,6 +83,8 @@ pub enum PeerSecret {
 pub struct Observed {
     /// Application name.
     pub app: String,
+    /// The Kubernetes namespace (the model's name).
+    pub namespace: String,
     /// This member's name in Patroni (`<app>-<n>`, the pod name).
     pub member: String,
     /// The operator created `$CHARM_DIR/disable`.
@@ -184,6 +186,7 @@ pub async fn observe(
     };
     Ok(Observed {
         app: ctx.app_name.clone(),
+        namespace: ctx.model_name.clone(),
         member: ctx.pod_name(),
         disabled,
         leader,

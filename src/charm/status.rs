@@ -31,6 +31,9 @@ fn unit_status(observed: &Observed, applied: &Applied) -> Status {
     if let Some(reason) = &applied.tls_refused {
         return Status::blocked(reason.clone());
     }
+    if let Some(reason) = &applied.clients_refused {
+        return Status::blocked(reason.clone());
+    }
     if applied.primary {
         Status::active("Primary")
     } else {
@@ -47,6 +50,7 @@ mod tests {
     fn observed(leader: bool, free: Option<f64>) -> Observed {
         Observed {
             app: "pg".into(),
+            namespace: "dev".into(),
             member: "pg-0".into(),
             disabled: false,
             leader,

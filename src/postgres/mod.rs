@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+mod clients;
 mod connect;
 mod extensions;
 mod facts;
@@ -30,6 +31,7 @@ mod roles;
 mod scram;
 mod system_users;
 
+pub use clients::{drop_client_role, ensure_client_database, role_exists};
 pub use connect::{
     APPLICATION_NAME, CONNECT_TIMEOUT, ClientTls, ConnParams, connect, connect_with, password_works,
 };

@@ -1,0 +1,390 @@
+//! Client applications on the `database` relation (spec §7.1): the leader reads each client's
+//! request once (on its relation's events), keeps the role → database map in the charm's state
+//! (every unit's `pg_hba` needs it), and on the primary creates the role and database and
+//! publishes credentials in Juju secrets. Other relations are not touched by one relation's
+//! event, so a hook costs the same with one client or fifty.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use juju::{
+    Context, Event, HookTools, RelationEventKind, RelationRef, Secret, SecretContent,
+    SecretGetMode, SecretOptions, SecretOwner, Target,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::passwords::new_password;
+use crate::relations::database::{
+    self, DatabaseRequest, ENDPOINT, Publication, RELATION_ACCESS, parse_request, role_name,
+};
+
+/// Charm-state key: the clients served ([`Clients`], JSON).
+pub const CLIENTS_KEY: &str = "clients";
+
+/// Charm-state key: what was last published to every client (endpoints, TLS, version).
+pub const PUBLISHED_KEY: &str = "clients-published";
+
+/// Length of a client role's password (the reference's).
+pub const CLIENT_PASSWORD_LEN: usize = 16;
+
+/// One client relation as served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// The application on the other side.
+    pub app: String,
+    /// Its database.
+    pub database: String,
+    /// Why its request is refused, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// Every client relation by id.
+pub type Clients = BTreeMap<u64, Client>;
+
+/// What the client relations need from this hook.
+#[derive(Debug, Clone, Default)]
+pub struct ClientsPlan {
+    /// The clients as they will be once this hook is done.
+    pub clients: Clients,
+    /// Relations whose role, database and publication are (re)done in this hook, with their
+    /// requests.
+    pub serve: Vec<(RelationRef, DatabaseRequest)>,
+    /// Relations gone: their roles are dropped and their secrets removed.
+    pub drop: Vec<u64>,
+    /// This unit is leaving the application.
+    pub departing: bool,
+    /// The clients changed: record them.
+    pub changed: bool,
+    /// Every relation must be republished if what they are told changed (filled by apply).
+    pub republish_all: bool,
+}
+
+impl ClientsPlan {
+    /// The role → database pairs for `pg_hba` (only clients that are served).
+    pub fn hba_users(&self) -> Vec<(String, String)> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.refused.is_none())
+            .map(|(id, c)| (role_name(*id), c.database.clone()))
+            .collect()
+    }
+
+    /// The first refusal, for the status.
+    pub fn refused(&self) -> Option<String> {
+        self.clients.values().find_map(|c| c.refused.clone())
+    }
+
+    /// Whether the leader has SQL or publishing to do.
+    pub fn has_work(&self) -> bool {
+        !self.serve.is_empty() || !self.drop.is_empty()
+    }
+}
+
+/// Read what this hook's event says about the client relations. Only the leader reads and
+/// serves requests (spec §7.1); the map it keeps drives its own `pg_hba`.
+pub fn plan(
+    ctx: &Context,
+    tools: &HookTools,
+    state: &BTreeMap<String, String>,
+    leader: bool,
+) -> Result<ClientsPlan> {
+    let mut plan = ClientsPlan {
+        clients: state
+            .get(CLIENTS_KEY)
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default(),
+        ..ClientsPlan::default()
+    };
+    let Event::Relation {
+        relation,
+        kind,
+        remote_app,
+        departing_unit,
+        ..
+    } = &ctx.event
+    else {
+        return Ok(plan);
+    };
+    if relation.endpoint != ENDPOINT || !leader {
+        return Ok(plan);
+    }
+    match kind {
+        RelationEventKind::Broken => {
+            if plan.clients.remove(&relation.id).is_some() {
+                plan.changed = true;
+            }
+            // A unit leaving the application does not take the clients' roles with it.
+            if state.get(DEPARTING_KEY).map(String::as_str) != Some("true") {
+                plan.drop.push(relation.id);
+            }
+        }
+        RelationEventKind::Departed => {
+            if departing_unit.as_deref() == Some(ctx.unit_name.as_str()) {
+                plan.departing = true;
+            }
+        }
+        _ => {
+            let data = tools
+                .relation_get(relation, &Target::App(remote_app.clone()))
+                .context("reading the client's request")?;
+            let entry = match parse_request(&data) {
+                Ok(request) => {
+                    let entry = Client {
+                        app: remote_app.clone(),
+                        database: request.database.clone(),
+                        refused: None,
+                    };
+                    plan.serve.push((relation.clone(), request));
+                    Some(entry)
+                }
+                Err(database::RequestError::NotYet) => None,
+                Err(e) => {
+                    // Never echo the client's data: the error names the field, not its value.
+                    if let database::RequestError::Roles(detail) = &e {
+                        tracing::warn!(
+                            "{remote_app} (relation {}): extra-user-roles refused: {detail}",
+                            relation.id
+                        );
+                    } else {
+                        tracing::warn!("{remote_app} (relation {}): {e}", relation.id);
+                    }
+                    Some(Client {
+                        app: remote_app.clone(),
+                        database: plan
+                            .clients
+                            .get(&relation.id)
+                            .map(|c| c.database.clone())
+                            .unwrap_or_default(),
+                        refused: Some(e.to_string()),
+                    })
+                }
+            };
+            if let Some(entry) = entry
+                && plan.clients.get(&relation.id) != Some(&entry)
+            {
+                plan.clients.insert(relation.id, entry);
+                plan.changed = true;
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Charm-state key: this unit is leaving the application (spec §7.1 relation-departed).
+pub const DEPARTING_KEY: &str = "departing";
+
+/// What every client is told besides its credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shared {
+    /// `host:port` of the primary.
+    pub endpoint: String,
+    /// `host:port` for reads.
+    pub read_only_endpoint: String,
+    /// PostgreSQL's version.
+    pub version: String,
+    /// The CA when TLS is on.
+    pub tls_ca: Option<String>,
+}
+
+/// Serve the planned relations on the primary (leader): role, database, publication; drop the
+/// roles of relations gone. Returns the number of SQL writes, and a refusal found on the way
+/// (an `extra-user-roles` role that does not exist).
+pub async fn serve(
+    tools: &HookTools,
+    sql: &mut tokio_postgres::Client,
+    params: &crate::postgres::ConnParams,
+    plan: &mut ClientsPlan,
+    shared: &Shared,
+) -> Result<usize> {
+    use crate::postgres::{RoleSpec, drop_client_role, ensure_client_database, ensure_role};
+    let mut writes = 0;
+    for id in &plan.drop {
+        if drop_client_role(sql, params, &role_name(*id)).await? {
+            writes += 1;
+        }
+        forget_secrets(tools, *id)?;
+    }
+    for (relation, request) in std::mem::take(&mut plan.serve) {
+        let role = role_name(relation.id);
+        let mut missing = Vec::new();
+        for granted in &request.roles.granted {
+            if !crate::postgres::role_exists(sql, granted).await? {
+                missing.push(granted.clone());
+            }
+        }
+        if !missing.is_empty() {
+            tracing::warn!(
+                "relation {}: extra-user-roles names roles that do not exist: {}",
+                relation.id,
+                missing.join(", ")
+            );
+            if let Some(c) = plan.clients.get_mut(&relation.id) {
+                c.refused = Some("invalid role(s) for extra user roles".into());
+                plan.changed = true;
+            }
+            continue;
+        }
+        let password = current_password(tools, &relation, &request)?
+            .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
+        let mut spec = RoleSpec::login(&password);
+        spec.createdb = request.roles.admin || request.roles.createdb;
+        spec.createrole = request.roles.createrole;
+        spec.member_of.push(RELATION_ACCESS.to_string());
+        if request.roles.admin {
+            spec.member_of.push("admin".to_string());
+        }
+        spec.member_of.extend(request.roles.granted.iter().cloned());
+        writes += ensure_role(sql, &role, &spec)
+            .await
+            .with_context(|| format!("setting up role {role}"))?
+            .writes();
+        let sharing = plan
+            .clients
+            .values()
+            .filter(|c| c.database == request.database && c.refused.is_none())
+            .count();
+        writes += ensure_client_database(sql, params, &request.database, &role, sharing <= 1)
+            .await
+            .with_context(|| format!("setting up database {:?}", request.database))?;
+        publish(tools, &relation, &request, &role, &password, shared)?;
+    }
+    Ok(writes)
+}
+
+/// The password already given to this relation's client, if any.
+fn current_password(
+    tools: &HookTools,
+    relation: &RelationRef,
+    request: &DatabaseRequest,
+) -> Result<Option<Secret>> {
+    if request.uses_secrets() {
+        let label = database::secret_label(relation.id, "user");
+        return match tools.secret_get(None, Some(&label), SecretGetMode::Peek) {
+            Ok(content) => Ok(content.get("password").cloned()),
+            Err(e) if e.is_secret_not_found() => Ok(None),
+            Err(e) => Err(e).context("reading the client's credentials"),
+        };
+    }
+    let ours = tools
+        .relation_get(relation, &Target::App(tools.app_name().to_string()))
+        .context("reading what the client was told")?;
+    Ok(ours
+        .get("password")
+        .filter(|p| !p.is_empty())
+        .map(|p| Secret::new(p.clone())))
+}
+
+/// Publish credentials and endpoints to one client (spec §7.1 item 6).
+pub fn publish(
+    tools: &HookTools,
+    relation: &RelationRef,
+    request: &DatabaseRequest,
+    role: &str,
+    password: &Secret,
+    shared: &Shared,
+) -> Result<()> {
+    let published = database::publish(&Publication {
+        request,
+        username: role,
+        password: password.expose(),
+        endpoint: &shared.endpoint,
+        read_only_endpoint: &shared.read_only_endpoint,
+        version: &shared.version,
+        tls_ca: shared.tls_ca.as_deref(),
+    });
+    let mut data = published.plain;
+    for (group, fields) in &published.secrets {
+        let label = database::secret_label(relation.id, group);
+        let content: SecretContent = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+            .collect();
+        let id = match tools.secret_info_get(None, Some(&label)) {
+            Ok(info) => {
+                tools
+                    .secret_set(
+                        &info.id,
+                        Some(&content),
+                        &SecretOptions::owned_by(SecretOwner::Application),
+                    )
+                    .context("updating the client's secret")?;
+                info.id
+            }
+            Err(e) if e.is_secret_not_found() => {
+                let id = tools
+                    .secret_add(
+                        &content,
+                        &SecretOptions {
+                            label: Some(label.clone()),
+                            description: Some(format!(
+                                "credentials of relation {} ({group})",
+                                relation.id
+                            )),
+                            ..SecretOptions::default()
+                        },
+                    )
+                    .context("storing the client's credentials")?;
+                tools
+                    .secret_grant(&id, relation.id, None)
+                    .context("granting the client its credentials")?;
+                id
+            }
+            Err(e) => return Err(e).context("looking up the client's secret"),
+        };
+        data.insert(format!("secret-{group}"), id);
+    }
+    tools
+        .relation_set(relation, true, &data)
+        .context("publishing to the client")?;
+    tracing::info!(
+        "relation {}: {} served database {:?} as {role}",
+        relation.id,
+        if request.uses_secrets() {
+            "credentials in a secret;"
+        } else {
+            "credentials in the databag (client without secrets);"
+        },
+        request.database
+    );
+    Ok(())
+}
+
+/// Add every served client to `plan.serve` (their requests read again), because what all of
+/// them are told (endpoints, version, TLS) changed.
+pub fn republish_all(tools: &HookTools, plan: &mut ClientsPlan) -> Result<()> {
+    let ids: Vec<(u64, String)> = plan
+        .clients
+        .iter()
+        .filter(|(id, c)| c.refused.is_none() && !plan.serve.iter().any(|(r, _)| r.id == **id))
+        .map(|(id, c)| (*id, c.app.clone()))
+        .collect();
+    for (id, app) in ids {
+        let relation = RelationRef {
+            endpoint: ENDPOINT.to_string(),
+            id,
+        };
+        let data = tools
+            .relation_get(&relation, &Target::App(app))
+            .context("reading a client's request")?;
+        if let Ok(request) = parse_request(&data) {
+            plan.serve.push((relation, request));
+        }
+    }
+    Ok(())
+}
+
+/// Remove the secrets of a relation that is gone.
+pub fn forget_secrets(tools: &HookTools, relation_id: u64) -> Result<()> {
+    for group in ["user", "tls"] {
+        let label = database::secret_label(relation_id, group);
+        match tools.secret_info_get(None, Some(&label)) {
+            Ok(info) => tools
+                .secret_remove(&info.id, None)
+                .context("removing a client's secret")?,
+            Err(e) if e.is_secret_not_found() => {}
+            Err(e) => return Err(e).context("looking up a client's secret"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Client applications end to end in the lab: a client charm on ops and the real data-interfaces
+//! requirer library (PyPI) gets a database from the charm (real PostgreSQL, Patroni, etcd),
+//! reads its credentials from the Juju secret, connects with SCRAM and writes; a second client
+//! shares the database; bad requests are refused without harming the others; removing a client
+//! drops its role and keeps its data; the password never leaks.
+
+mod common_lab;
+
+use std::time::{Duration, Instant};
+
+use common_lab::clients::{DB_PYTHON_ENV, db_client_charm, db_python};
+use common_lab::tls::copy_tree;
+use common_lab::{APP, Deployment, deploy_in};
+
+const UNIT: &str = "postgresql-k8s/0";
+
+fn deploy() -> Deployment {
+    let python = db_python();
+    deploy_in(false, &[], &[(DB_PYTHON_ENV, python.to_str().unwrap())])
+}
+
+/// Settle and fire update-status until `done` holds (at most `secs` seconds).
+fn wait(d: &mut Deployment, secs: u64, done: impl Fn(&Deployment) -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        d.model.settle().unwrap();
+        if done(d) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        d.model.update_status(None);
+    }
+}
+
+fn status_of(d: &Deployment, unit: &str) -> (String, String) {
+    d.model
+        .unit_status(unit)
+        .map(|s| (s.status, s.message))
+        .unwrap_or_default()
+}
+
+fn shell_client(d: &Deployment) -> std::path::PathBuf {
+    let dir = d.scratch().join("charms/shell-db-client");
+    if !dir.exists() {
+        copy_tree(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/shell-db-client"),
+            &dir,
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// Deploy the library client as `app` with `config`, relate it, return the relation id.
+fn add_client(d: &mut Deployment, app: &str, config: &[(&str, &str)]) -> u64 {
+    let charm = db_client_charm(&d.scratch().join("charms"));
+    let config: Vec<(String, String)> = config
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    d.model.deploy(&charm, Some(app), 1, &config).unwrap();
+    d.model.settle().unwrap();
+    d.model.integrate(&format!("{APP}:database"), app).unwrap()
+}
+
+fn write(d: &mut Deployment, unit: &str, note: &str) -> Result<String, String> {
+    let record = d.run(unit, "write", &[("note", note)]);
+    let action = record.action.unwrap();
+    match action.failed {
+        Some(f) => Err(f),
+        None => Ok(action.results["rows"].clone()),
+    }
+}
+
+#[test]
+fn clients_get_databases_share_them_and_bad_requests_are_refused() {
+    if !common_lab::can_run() {
+        return;
+    }
+    let mut d = deploy();
+    let operator = d.password("operator");
+
+    // The library client gets its database and writes.
+    let rel_a = add_client(&mut d, "client-a", &[("database", "app_db")]);
+    let role_a = format!("relation_id_{rel_a}");
+    assert!(
+        wait(&mut d, 60, |d| status_of(d, "client-a/0")
+            == ("active".into(), format!("connected as {role_a}"))),
+        "{:?} {:?}\n{}",
+        status_of(&d, "client-a/0"),
+        status_of(&d, UNIT),
+        d.log_tail(40)
+    );
+    assert_eq!(write(&mut d, "client-a/0", "first").unwrap(), "2");
+    // What the client was told: pointers and endpoints in the databag, credentials in a secret
+    // granted to it, and no password anywhere in plain data.
+    let state = d.model.state();
+    let rel = &state.relations[&rel_a];
+    let ours = &rel.app_data[APP];
+    let pointer = ours["secret-user"].clone();
+    assert!(
+        state.secrets.values().any(|s| s.id.ends_with(&pointer)),
+        "{ours:?}"
+    );
+    assert_eq!(ours["database"], "app_db");
+    assert!(ours["endpoints"].ends_with(":5432"));
+    assert!(!ours.contains_key("password") && !ours.contains_key("username"));
+    let secret = state
+        .secrets
+        .values()
+        .find(|s| s.label.as_deref() == Some(&format!("database.{rel_a}.user.secret")))
+        .expect("the user secret");
+    let content = &secret.revisions[&secret.latest()];
+    let password = content["password"].clone();
+    assert_eq!(content["username"], role_a);
+    assert!(password.len() >= 16);
+    assert!(
+        secret
+            .grants
+            .iter()
+            .any(|g| format!("{g:?}").contains(&rel_a.to_string()))
+    );
+    for line in &state.log {
+        assert!(!line.message.contains(&password), "{}", line.message);
+    }
+    for record in d.model.history() {
+        for call in &record.calls {
+            assert!(
+                call.args.iter().all(|a| !a.contains(&password)),
+                "{} {:?}",
+                call.tool,
+                call.args
+            );
+        }
+    }
+    for relation in state.relations.values() {
+        for bag in relation
+            .app_data
+            .values()
+            .chain(relation.unit_data.values())
+        {
+            assert!(bag.values().all(|v| !v.contains(&password)));
+        }
+    }
+
+    // A second client on the same database, with extra-user-roles admin, sees the first one's rows.
+    let rel_b = add_client(
+        &mut d,
+        "client-b",
+        &[("database", "app_db"), ("extra-user-roles", "admin")],
+    );
+    let role_b = format!("relation_id_{rel_b}");
+    assert!(
+        wait(&mut d, 60, |d| status_of(d, "client-b/0")
+            == ("active".into(), format!("connected as {role_b}"))),
+        "{:?} {:?}\n{}",
+        status_of(&d, "client-b/0"),
+        status_of(&d, UNIT),
+        d.log_tail(40)
+    );
+    assert_eq!(write(&mut d, "client-b/0", "second").unwrap(), "4");
+    let db = d.connect(0, "operator", &operator).unwrap();
+    assert_eq!(
+        db.value(&format!(
+            "SELECT pg_has_role('{role_b}', 'admin', 'member')::text"
+        )),
+        "true"
+    );
+
+    // Refused requests: a role the client may not have, and hostile database names. Each
+    // blocks with a reason, gets nothing published, and leaves the others working.
+    let shell = shell_client(&d);
+    let long = "x".repeat(10_000);
+    for (app, config, reason) in [
+        (
+            "bad-role",
+            vec![("database", "other_db"), ("extra-user-roles", "superuser")],
+            "invalid role(s) for extra user roles",
+        ),
+        (
+            "bad-quote",
+            vec![("database", "x\"; DROP TABLE lab_check; --")],
+            "database name refused",
+        ),
+        (
+            "bad-postgres",
+            vec![("database", "postgres")],
+            "database name refused",
+        ),
+        (
+            "bad-template",
+            vec![("database", "template1")],
+            "database name refused",
+        ),
+        (
+            "bad-unicode",
+            vec![("database", "naïve_db")],
+            "database name refused",
+        ),
+        ("bad-long", vec![("database", long.as_str())], "longer than"),
+    ] {
+        let config: Vec<(String, String)> = config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        d.model.deploy(&shell, Some(app), 1, &config).unwrap();
+        d.model.settle().unwrap();
+        let rel = d.model.integrate(&format!("{APP}:database"), app).unwrap();
+        assert!(
+            wait(&mut d, 30, |d| {
+                let (s, m) = status_of(d, UNIT);
+                s == "blocked" && m.contains(reason)
+            }),
+            "{app}: {:?}\n{}",
+            status_of(&d, UNIT),
+            d.log_tail(20)
+        );
+        let state = d.model.state();
+        assert!(
+            state.relations[&rel]
+                .app_data
+                .get(APP)
+                .is_none_or(|b| b.is_empty()),
+            "{app} got data"
+        );
+        assert!(
+            state.log.iter().all(|l| !l.message.contains("DROP TABLE")),
+            "the hostile value is echoed in the log"
+        );
+        assert!(
+            write(&mut d, "client-a/0", app).is_ok(),
+            "{app} broke client-a"
+        );
+        d.model.remove_relation(rel).unwrap();
+        assert!(
+            wait(&mut d, 30, |d| status_of(d, UNIT).0 == "active"),
+            "{app}: {:?}",
+            status_of(&d, UNIT)
+        );
+    }
+    assert_eq!(
+        db.value("SELECT count(*)::text FROM pg_database WHERE datname <> 'app_db' AND NOT datistemplate AND datname <> 'postgres'"),
+        "0",
+        "no database was created for a refused request"
+    );
+
+    // Removing a client drops its role and keeps the data.
+    d.model.remove_relation(rel_a).unwrap();
+    assert!(
+        wait(&mut d, 30, |d| d
+            .connect(0, "operator", &operator)
+            .unwrap()
+            .value(&format!(
+                "SELECT count(*)::text FROM pg_roles WHERE rolname = '{role_a}'"
+            ))
+            == "0"),
+        "{}",
+        d.log_tail(20)
+    );
+    assert!(
+        !d.model
+            .state()
+            .secrets
+            .values()
+            .any(|s| s.label.as_deref() == Some(&format!("database.{rel_a}.user.secret"))),
+        "the secret of a removed relation is removed"
+    );
+    write(&mut d, "client-b/0", "after a left").expect("client-b keeps working");
+}

@@ -9,14 +9,22 @@ mod common_lab;
 use std::time::{Duration, Instant};
 
 use common_lab::clients::{DB_PYTHON_ENV, db_client_charm, db_python};
-use common_lab::tls::copy_tree;
+use common_lab::tls::{TLS_PYTHON_ENV, copy_tree, provider_charm, tls_python};
 use common_lab::{APP, Deployment, deploy_in};
 
 const UNIT: &str = "postgresql-k8s/0";
 
 fn deploy() -> Deployment {
     let python = db_python();
-    deploy_in(false, &[], &[(DB_PYTHON_ENV, python.to_str().unwrap())])
+    let tls = tls_python();
+    deploy_in(
+        false,
+        &[],
+        &[
+            (DB_PYTHON_ENV, python.to_str().unwrap()),
+            (TLS_PYTHON_ENV, tls.to_str().unwrap()),
+        ],
+    )
 }
 
 /// Settle and fire update-status until `done` holds (at most `secs` seconds).
@@ -269,4 +277,35 @@ fn clients_get_databases_share_them_and_bad_requests_are_refused() {
         "the secret of a removed relation is removed"
     );
     write(&mut d, "client-b/0", "after a left").expect("client-b keeps working");
+
+    // TLS: the remaining client is told (tls, tls-ca in its TLS secret) and connects verifying
+    // the server against that CA.
+    let provider = provider_charm(&d.scratch().join("charms"));
+    d.model.deploy(&provider, Some("tls"), 1, &[]).unwrap();
+    d.model.settle().unwrap();
+    d.model
+        .integrate(&format!("{APP}:certificates"), "tls")
+        .unwrap();
+    let tls_secret = |d: &Deployment| {
+        d.model
+            .state()
+            .secrets
+            .values()
+            .find(|s| s.label.as_deref() == Some(&format!("database.{rel_b}.tls.secret")))
+            .map(|s| s.revisions[&s.latest()].clone())
+    };
+    assert!(
+        wait(&mut d, 60, |d| tls_secret(d)
+            .is_some_and(
+                |c| c.get("tls").map(String::as_str) == Some("True")
+            )),
+        "the client was not told about TLS: {:?}\n{}",
+        tls_secret(&d),
+        d.log_tail(30)
+    );
+    let told = tls_secret(&d).unwrap();
+    assert!(told["tls-ca"].starts_with("-----BEGIN CERTIFICATE-----"));
+    write(&mut d, "client-b/0", "over tls").expect("client-b connects with verify-ca");
+    // Plain connections are refused now, so the write went over TLS.
+    assert!(d.connect(0, "operator", &operator).is_err());
 }

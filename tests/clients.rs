@@ -6,8 +6,6 @@
 
 mod common_lab;
 
-use std::time::{Duration, Instant};
-
 use common_lab::clients::{DB_PYTHON_ENV, db_client_charm, db_python};
 use common_lab::tls::{TLS_PYTHON_ENV, copy_tree, provider_charm, tls_python};
 use common_lab::{APP, Deployment, deploy_in};
@@ -29,18 +27,7 @@ fn deploy() -> Deployment {
 
 /// Settle and fire update-status until `done` holds (at most `secs` seconds).
 fn wait(d: &mut Deployment, secs: u64, done: impl Fn(&Deployment) -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        d.model.settle().unwrap();
-        if done(d) {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        d.model.update_status(None);
-    }
+    d.wait_until(None, secs, done)
 }
 
 fn status_of(d: &Deployment, unit: &str) -> (String, String) {

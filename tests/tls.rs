@@ -63,18 +63,7 @@ fn active(d: &Deployment) -> bool {
 
 /// Settle and fire update-status until `done` holds (at most `secs` seconds).
 fn wait(d: &mut Deployment, secs: u64, done: impl Fn(&Deployment) -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        d.model.settle().unwrap();
-        if done(d) {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        d.model.update_status(Some(UNIT));
-    }
+    d.wait_until(Some(UNIT), secs, done)
 }
 
 /// The provider's CA, from its application data.

@@ -128,6 +128,28 @@ impl Deployment {
             .join("\n")
     }
 
+    /// Settle, then fire update-status (on `unit`, or on every unit) and settle again, until
+    /// `done` holds; false after `secs` seconds.
+    pub fn wait_until(
+        &mut self,
+        unit: Option<&str>,
+        secs: u64,
+        done: impl Fn(&Deployment) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.model.settle().unwrap();
+            if done(self) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            self.model.update_status(unit);
+        }
+    }
+
     /// A scratch directory that lives as long as the deployment.
     pub fn scratch(&self) -> &Path {
         self._tmp.path()

@@ -288,7 +288,7 @@ pub async fn apply(
             (workload::TLS_CERT_FILE, served.cert.as_bytes()),
             (workload::TLS_CA_FILE, served.ca.as_bytes()),
         ] {
-            if push_if_changed_mode(client, path, content, 0o400).await? {
+            if push_file(client, path, content, 0o400, Some(workload::WORKLOAD_USER)).await? {
                 applied.pushed.push(path.to_string());
             }
         }
@@ -509,9 +509,8 @@ pub async fn apply(
         patroni.reload().await.context("reloading Patroni")?;
         wait_for_reload(&sql, &loaded).await?;
         applied.reloaded = true;
-        let scheme_changed = loaded_ca.is_some() != served.is_some()
-            || loaded_ca.as_deref() != served.map(|s| s.ca.as_str());
-        if scheme_changed {
+        // http ↔ https, or another CA: the API restarts with the new configuration.
+        if loaded_ca.as_deref() != served.map(|s| s.ca.as_str()) {
             patroni = patroni_client(
                 &observed.connect_host,
                 &passwords.patroni,
@@ -728,13 +727,7 @@ async fn wait_for_api(patroni: &Patroni) {
 
 fn tls_files_fingerprint(served: &Served) -> String {
     // Keyed with the private key, so the stored value reveals nothing about it.
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, served.key.expose().as_bytes());
-    let mut ctx = ring::hmac::Context::with_key(&key);
-    for part in [served.cert.as_str(), served.ca.as_str()] {
-        ctx.update(&(part.len() as u64).to_le_bytes());
-        ctx.update(part.as_bytes());
-    }
-    hex(ctx.sign().as_ref())
+    keyed_fingerprint(served.key.expose(), &[&served.cert, &served.ca])
 }
 
 /// Put the unit's CA and the received CAs in the workload's system trust store
@@ -836,15 +829,21 @@ fn hex(bytes: &[u8]) -> String {
 /// A fingerprint of the system passwords, salted per deployment so the stored value reveals
 /// nothing about them (the secret's own content keys the HMAC).
 fn passwords_fingerprint(passwords: &SystemPasswords) -> String {
-    let key = ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA256,
-        passwords.operator.expose().as_bytes(),
-    );
+    let parts: Vec<&str> = crate::passwords::SystemUser::ALL
+        .iter()
+        .map(|user| passwords.get(*user).expose())
+        .collect();
+    keyed_fingerprint(passwords.operator.expose(), &parts)
+}
+
+/// A hex HMAC-SHA-256 of the parts (length-prefixed) keyed with a secret, for fingerprints of
+/// secret material that must reveal nothing about it.
+fn keyed_fingerprint(key: &str, parts: &[&str]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes());
     let mut ctx = ring::hmac::Context::with_key(&key);
-    for user in crate::passwords::SystemUser::ALL {
-        let pw = passwords.get(user).expose();
-        ctx.update(&(pw.len() as u64).to_le_bytes());
-        ctx.update(pw.as_bytes());
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_le_bytes());
+        ctx.update(part.as_bytes());
     }
     hex(ctx.sign().as_ref())
 }
@@ -991,17 +990,7 @@ async fn wait_for_reload(sql: &tokio_postgres::Client, before: &str) -> Result<(
 
 /// Push `content` to `path` (0600, workload user) unless the file already holds exactly that.
 async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) -> Result<bool> {
-    push_if_changed_mode(client, path, content, 0o600).await
-}
-
-/// Push `content` to `path` (`mode`, workload user) unless the file already holds exactly that.
-async fn push_if_changed_mode(
-    client: &pebble::Client,
-    path: &str,
-    content: &[u8],
-    mode: u32,
-) -> Result<bool> {
-    push_file(client, path, content, mode, Some(workload::WORKLOAD_USER)).await
+    push_file(client, path, content, 0o600, Some(workload::WORKLOAD_USER)).await
 }
 
 /// Push `content` to `path` with `mode` and owner (`None`: root) unless it already holds that.

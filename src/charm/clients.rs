@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use juju::{
     Context, Event, HookTools, RelationEventKind, RelationRef, Secret, SecretContent,
-    SecretGetMode, SecretOptions, SecretOwner, Target,
+    SecretGetMode, SecretOwner, Target,
 };
 use serde::{Deserialize, Serialize};
 
+use super::secrets::{put_secret, remove_secret};
 use crate::passwords::new_password;
 use crate::relations::database::{
     self, DatabaseRequest, ENDPOINT, Publication, RELATION_ACCESS, parse_request, role_name,
@@ -56,8 +57,6 @@ pub struct ClientsPlan {
     pub departing: bool,
     /// The clients changed: record them.
     pub changed: bool,
-    /// Every relation must be republished if what they are told changed (filled by apply).
-    pub republish_all: bool,
 }
 
 impl ClientsPlan {
@@ -300,38 +299,19 @@ pub fn publish(
             .iter()
             .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
             .collect();
-        let id = match tools.secret_info_get(None, Some(&label)) {
-            Ok(info) => {
-                tools
-                    .secret_set(
-                        &info.id,
-                        Some(&content),
-                        &SecretOptions::owned_by(SecretOwner::Application),
-                    )
-                    .context("updating the client's secret")?;
-                info.id
-            }
-            Err(e) if e.is_secret_not_found() => {
-                let id = tools
-                    .secret_add(
-                        &content,
-                        &SecretOptions {
-                            label: Some(label.clone()),
-                            description: Some(format!(
-                                "credentials of relation {} ({group})",
-                                relation.id
-                            )),
-                            ..SecretOptions::default()
-                        },
-                    )
-                    .context("storing the client's credentials")?;
-                tools
-                    .secret_grant(&id, relation.id, None)
-                    .context("granting the client its credentials")?;
-                id
-            }
-            Err(e) => return Err(e).context("looking up the client's secret"),
-        };
+        let stored = put_secret(
+            tools,
+            &label,
+            &format!("credentials of relation {} ({group})", relation.id),
+            SecretOwner::Application,
+            &content,
+        )?;
+        if stored.created {
+            tools
+                .secret_grant(&stored.id, relation.id, None)
+                .context("granting the client its credentials")?;
+        }
+        let id = stored.id;
         data.insert(format!("secret-{group}"), id);
     }
     tools
@@ -377,14 +357,7 @@ pub fn republish_all(tools: &HookTools, plan: &mut ClientsPlan) -> Result<()> {
 /// Remove the secrets of a relation that is gone.
 pub fn forget_secrets(tools: &HookTools, relation_id: u64) -> Result<()> {
     for group in ["user", "tls"] {
-        let label = database::secret_label(relation_id, group);
-        match tools.secret_info_get(None, Some(&label)) {
-            Ok(info) => tools
-                .secret_remove(&info.id, None)
-                .context("removing a client's secret")?,
-            Err(e) if e.is_secret_not_found() => {}
-            Err(e) => return Err(e).context("looking up a client's secret"),
-        }
+        remove_secret(tools, &database::secret_label(relation_id, group))?;
     }
     Ok(())
 }

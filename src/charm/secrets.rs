@@ -1,6 +1,7 @@
 //! The application peer secret (`database-peers.<app>.app`) and its content keys (spec §6.2).
 
-use juju::{Secret, SecretContent};
+use anyhow::{Context as _, Result};
+use juju::{HookTools, Secret, SecretContent, SecretOptions, SecretOwner};
 
 use crate::passwords::{PATRONI_PASSWORD_KEY, SystemPasswords, SystemUser};
 
@@ -11,6 +12,62 @@ pub struct Passwords {
     pub system: SystemPasswords,
     /// Patroni's REST API basic-auth password.
     pub patroni: Secret,
+}
+
+/// A secret the charm owns and finds by label, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Its id.
+    pub id: String,
+    /// It did not exist and was created now.
+    pub created: bool,
+}
+
+/// Store `content` in the charm-owned secret labelled `label`: a new revision when it exists
+/// (Juju's tools skip identical content), `secret-add` with `description` when it does not.
+pub fn put_secret(
+    tools: &HookTools,
+    label: &str,
+    description: &str,
+    owner: SecretOwner,
+    content: &SecretContent,
+) -> Result<Stored> {
+    match tools.secret_info_get(None, Some(label)) {
+        Ok(info) => {
+            tools
+                .secret_set(&info.id, Some(content), &SecretOptions::owned_by(owner))
+                .with_context(|| format!("updating secret {label}"))?;
+            Ok(Stored {
+                id: info.id,
+                created: false,
+            })
+        }
+        Err(e) if e.is_secret_not_found() => {
+            let id = tools
+                .secret_add(
+                    content,
+                    &SecretOptions {
+                        label: Some(label.to_string()),
+                        description: Some(description.to_string()),
+                        ..SecretOptions::owned_by(owner)
+                    },
+                )
+                .with_context(|| format!("storing secret {label}"))?;
+            Ok(Stored { id, created: true })
+        }
+        Err(e) => Err(e).with_context(|| format!("looking up secret {label}")),
+    }
+}
+
+/// Remove the charm-owned secret labelled `label`, if there is one.
+pub fn remove_secret(tools: &HookTools, label: &str) -> Result<()> {
+    match tools.secret_info_get(None, Some(label)) {
+        Ok(info) => tools
+            .secret_remove(&info.id, None)
+            .with_context(|| format!("removing secret {label}")),
+        Err(e) if e.is_secret_not_found() => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("looking up secret {label}")),
+    }
 }
 
 /// Read the passwords from the secret's content; `None` when a key is missing (a secret written

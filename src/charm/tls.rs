@@ -15,11 +15,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result};
 use juju::{
     Context, Event, HookTools, RelationEventKind, RelationRef, Secret, SecretContent,
-    SecretGetMode, SecretOptions, SecretOwner, Target,
+    SecretGetMode, SecretOwner, Target,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::tls::csr::{Identity, csr_matches, identity, make_csr};
+use super::secrets::{put_secret, remove_secret};
+use crate::passwords::unit_secret_label;
+use crate::tls::csr::{csr_matches, identity, make_csr};
 use crate::tls::keys::PrivateKey;
 use crate::tls::relation::{
     CERTIFICATES_KEY, REQUESTS_KEY, find_for_csr, parse_provider, render_requests, same_pem,
@@ -52,11 +54,6 @@ const CA: &str = "cauth";
 const CHAIN: &str = "chain";
 const TRUSTED_PREFIX: &str = "ca-";
 
-/// The unit secret's label (spec §6.2).
-pub fn unit_secret_label(app: &str) -> String {
-    format!("database-peers.{app}.unit")
-}
-
 /// What is remembered of the certificate in use (public facts only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsState {
@@ -80,16 +77,7 @@ impl TlsState {
 
     fn renewal_due(&self, now: SystemTime) -> bool {
         let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
-        renewal_due(
-            &Verified {
-                not_before: at(self.not_before),
-                not_after: at(self.not_after),
-                serial_hex: self.serial.clone(),
-                cert_file: String::new(),
-                ca_file: String::new(),
-            },
-            now,
-        )
+        renewal_due(at(self.not_before), at(self.not_after), now)
     }
 }
 
@@ -170,7 +158,7 @@ pub fn converge(
     }
 
     let label = unit_secret_label(&ctx.app_name);
-    let (secret_id, mut content) = read_unit_secret(tools, &label)?;
+    let mut content = read_unit_secret(tools, &label)?;
     let original = content.clone();
     let id = identity(&ctx.app_name, &ctx.pod_name(), &ctx.model_name, address);
 
@@ -243,13 +231,7 @@ pub fn converge(
         None => None,
     };
     if let (Some(rel), Some(csr)) = (&relation, content.get(CSR)) {
-        tools
-            .relation_set(
-                rel,
-                false,
-                &BTreeMap::from([(REQUESTS_KEY.to_string(), render_requests(&[csr.expose()]))]),
-            )
-            .context("sending the certificate signing request")?;
+        send_request(tools, rel, csr.expose())?;
     }
 
     // The provider's answer.
@@ -281,16 +263,7 @@ pub fn converge(
                         );
                         let csr =
                             make_csr(key, &id).context("making the certificate signing request")?;
-                        tools
-                            .relation_set(
-                                rel,
-                                false,
-                                &BTreeMap::from([(
-                                    REQUESTS_KEY.to_string(),
-                                    render_requests(&[&csr]),
-                                )]),
-                            )
-                            .context("sending the certificate signing request")?;
+                        send_request(tools, rel, &csr)?;
                         content.insert(CSR.into(), Secret::new(csr));
                     }
                     refuse(
@@ -375,7 +348,7 @@ pub fn converge(
     }
 
     if content != original {
-        write_unit_secret(tools, &label, secret_id.as_deref(), &content)?;
+        write_unit_secret(tools, &label, &content)?;
     }
     let refused_before = state.get(REFUSED_KEY).cloned();
     if decision.refused.is_none() && !decision.forget.iter().any(|k| k == REFUSED_KEY) {
@@ -392,6 +365,17 @@ pub fn converge(
     Ok(decision)
 }
 
+/// Put our CSR in this unit's databag (a no-op when it is already there).
+fn send_request(tools: &HookTools, relation: &RelationRef, csr: &str) -> Result<()> {
+    tools
+        .relation_set(
+            relation,
+            false,
+            &BTreeMap::from([(REQUESTS_KEY.to_string(), render_requests(&[csr]))]),
+        )
+        .context("sending the certificate signing request")
+}
+
 /// The first certificate of a PEM bundle.
 fn leaf(bundle: &str) -> &str {
     const END: &str = "-----END CERTIFICATE-----";
@@ -405,56 +389,26 @@ fn refuse(decision: &mut TlsDecision, message: String) {
     decision.refused = Some(message);
 }
 
-fn read_unit_secret(tools: &HookTools, label: &str) -> Result<(Option<String>, SecretContent)> {
+fn read_unit_secret(tools: &HookTools, label: &str) -> Result<SecretContent> {
     match tools.secret_get(None, Some(label), SecretGetMode::Peek) {
-        Ok(content) => Ok((None, content)),
-        Err(e) if e.is_secret_not_found() => Ok((None, SecretContent::new())),
+        Ok(content) => Ok(content),
+        Err(e) if e.is_secret_not_found() => Ok(SecretContent::new()),
         Err(e) => Err(e).context("reading the unit's TLS secret"),
     }
 }
 
-fn write_unit_secret(
-    tools: &HookTools,
-    label: &str,
-    id: Option<&str>,
-    content: &SecretContent,
-) -> Result<()> {
-    let options = SecretOptions {
-        label: Some(label.to_string()),
-        description: Some("this unit's TLS key, certificate and trusted CAs".into()),
-        ..SecretOptions::owned_by(SecretOwner::Unit)
-    };
-    let id = match id {
-        Some(id) => Some(id.to_string()),
-        None => match tools.secret_info_get(None, Some(label)) {
-            Ok(info) => Some(info.id),
-            Err(e) if e.is_secret_not_found() => None,
-            Err(e) => return Err(e).context("looking up the unit's TLS secret"),
-        },
-    };
+fn write_unit_secret(tools: &HookTools, label: &str, content: &SecretContent) -> Result<()> {
     if content.is_empty() {
-        if let Some(id) = id {
-            tools
-                .secret_remove(&id, None)
-                .context("removing the unit's TLS secret")?;
-        }
-        return Ok(());
+        return remove_secret(tools, label);
     }
-    match id {
-        Some(id) => tools
-            .secret_set(
-                &id,
-                Some(content),
-                &SecretOptions::owned_by(SecretOwner::Unit),
-            )
-            .context("updating the unit's TLS secret")?,
-        None => {
-            tools
-                .secret_add(content, &options)
-                .context("storing the unit's TLS secret")?;
-        }
-    }
-    Ok(())
+    put_secret(
+        tools,
+        label,
+        "this unit's TLS key, certificate and trusted CAs",
+        SecretOwner::Unit,
+        content,
+    )
+    .map(drop)
 }
 
 /// The CA (and chain) a certificate_transfer provider publishes: v1 puts a JSON list of PEMs
@@ -501,9 +455,4 @@ fn received_cas(
             .map(|p| format!("{}\n", p.trim()))
             .collect::<String>(),
     ))
-}
-
-/// The identity this unit's certificate must carry (for tests and the action).
-pub fn unit_identity(ctx: &Context, address: &str) -> Identity {
-    identity(&ctx.app_name, &ctx.pod_name(), &ctx.model_name, address)
 }

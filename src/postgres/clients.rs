@@ -170,15 +170,7 @@ pub async fn drop_client_role(
     user: &str,
 ) -> anyhow::Result<bool> {
     check_ident(user)?;
-    let exists = admin
-        .query_opt(
-            "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
-            &[&user],
-        )
-        .await
-        .context("looking for the role")?
-        .is_some();
-    if !exists {
+    if !role_exists(admin, user).await? {
         return Ok(false);
     }
     let u = quote_ident(user);

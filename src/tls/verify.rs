@@ -202,11 +202,12 @@ pub fn verify(
 }
 
 /// remaining < min(7 days, one third of the lifetime (not_after - not_before)): the time to ask
-/// for a new certificate. An expired certificate is always due.
-pub fn renewal_due(v: &Verified, now: SystemTime) -> bool {
-    let lifetime = v.not_after.duration_since(v.not_before).unwrap_or_default();
+/// for a new certificate. An expired certificate is always due. It depends only on the validity
+/// window, so a certificate remembered by its dates alone can be checked too.
+pub fn renewal_due(not_before: SystemTime, not_after: SystemTime, now: SystemTime) -> bool {
+    let lifetime = not_after.duration_since(not_before).unwrap_or_default();
     let threshold = min(Duration::from_secs(7 * 24 * 3600), lifetime / 3);
-    let remaining = v.not_after.duration_since(now).unwrap_or_default();
+    let remaining = not_after.duration_since(now).unwrap_or_default();
     remaining.is_zero() || remaining < threshold
 }
 
@@ -760,23 +761,27 @@ mod tests {
     #[test]
     fn renewal_is_due_in_the_last_third_of_a_short_certificate() {
         let v = verified(T0, T0 + 90);
-        assert!(!renewal_due(&v, at(T0)));
-        assert!(!renewal_due(&v, at(T0 + 59)));
-        assert!(!renewal_due(&v, at(T0 + 60))); // 30 s left: exactly a third
-        assert!(renewal_due(&v, at(T0 + 61)));
-        assert!(renewal_due(&v, at(T0 + 90)));
-        assert!(renewal_due(&v, at(T0 + 1000)));
+        assert!(!renewal_due(v.not_before, v.not_after, at(T0)));
+        assert!(!renewal_due(v.not_before, v.not_after, at(T0 + 59)));
+        assert!(!renewal_due(v.not_before, v.not_after, at(T0 + 60))); // 30 s left: exactly a third
+        assert!(renewal_due(v.not_before, v.not_after, at(T0 + 61)));
+        assert!(renewal_due(v.not_before, v.not_after, at(T0 + 90)));
+        assert!(renewal_due(v.not_before, v.not_after, at(T0 + 1000)));
     }
 
     #[test]
     fn renewal_is_due_in_the_last_week_of_a_long_certificate() {
         let v = verified(T0, T0 + 90 * DAY);
-        assert!(!renewal_due(&v, at(T0)));
-        assert!(!renewal_due(&v, at(T0 + 60 * DAY))); // a third left, but more than a week
-        assert!(!renewal_due(&v, at(T0 + 83 * DAY))); // exactly a week left
-        assert!(renewal_due(&v, at(T0 + 83 * DAY + 1)));
-        assert!(renewal_due(&v, at(T0 + 89 * DAY)));
-        assert!(renewal_due(&v, at(T0 + 91 * DAY)));
+        assert!(!renewal_due(v.not_before, v.not_after, at(T0)));
+        assert!(!renewal_due(v.not_before, v.not_after, at(T0 + 60 * DAY))); // a third left, but more than a week
+        assert!(!renewal_due(v.not_before, v.not_after, at(T0 + 83 * DAY))); // exactly a week left
+        assert!(renewal_due(
+            v.not_before,
+            v.not_after,
+            at(T0 + 83 * DAY + 1)
+        ));
+        assert!(renewal_due(v.not_before, v.not_after, at(T0 + 89 * DAY)));
+        assert!(renewal_due(v.not_before, v.not_after, at(T0 + 91 * DAY)));
     }
 
     #[test]

@@ -7,7 +7,6 @@
 
 mod common_lab;
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use common_lab::clients;
@@ -20,13 +19,6 @@ const PROVIDER: &str = "fake-db-provider";
 const DATABASE: &str = "lab_orders";
 const ROLES: &str = "CREATEDB";
 const ENDPOINT: &str = "127.0.0.1:5999";
-
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn log_text(m: &Model) -> String {
     m.state()
@@ -58,7 +50,7 @@ fn the_client_requests_through_the_library_and_uses_the_secret() {
     let python = clients::db_python();
     let venv_ready = started.elapsed();
 
-    let bin_dir = lab::harness::lab_bin_dir(&target_dir(), false).unwrap();
+    let bin_dir = lab::harness::lab_bin_dir(&common_lab::target_dir(), false).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let client = clients::db_client_charm(tmp.path());
     let provider = clients::fake_db_provider_charm(tmp.path());

@@ -559,14 +559,8 @@ async fn client_databases_are_owned_shared_and_survive_their_roles() {
             .unwrap()
     );
     let inside = connect(&params.with_dbname("app-db")).await.unwrap();
-    let owner: String = inside
-        .query_one(
-            "SELECT tableowner::text FROM pg_tables WHERE tablename = 'notes'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    const NOTES_OWNER: &str = "SELECT tableowner::text FROM pg_tables WHERE tablename = 'notes'";
+    let owner: String = inside.query_one(NOTES_OWNER, &[]).await.unwrap().get(0);
     assert_eq!(owner, "operator");
     // A new only client of the database takes ownership again.
     let pw3 = Secret::new("client-three-password");
@@ -583,13 +577,6 @@ async fn client_databases_are_owned_shared_and_survive_their_roles() {
         .batch_execute("INSERT INTO notes (body) VALUES ('mine now')")
         .await
         .unwrap();
-    let owner: String = inside
-        .query_one(
-            "SELECT tableowner::text FROM pg_tables WHERE tablename = 'notes'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let owner: String = inside.query_one(NOTES_OWNER, &[]).await.unwrap().get(0);
     assert_eq!(owner, "relation_id_3");
 }

@@ -9,6 +9,7 @@ mod common_lab;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common_lab::postgres_client::connect_verified;
 use common_lab::tls::{TLS_PYTHON_ENV, ca_sender_charm, provider_charm, tls_python};
 use common_lab::{APP, Deployment, deploy_in};
 
@@ -79,59 +80,6 @@ fn set_mode(d: &mut Deployment, mode: &str) {
         .config(PROVIDER, &[("mode".into(), mode.into())], &[])
         .unwrap();
     d.model.settle().unwrap();
-}
-
-/// A PostgreSQL session over TLS that verifies the server against `ca` and `server_name`
-/// (`sslmode=verify-full`), connecting to `ip`.
-fn connect_verified(
-    ip: &str,
-    server_name: &str,
-    ca: &str,
-    user: &str,
-    password: &str,
-) -> Result<(tokio::runtime::Runtime, tokio_postgres::Client), String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
-        rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host(server_name)
-        .hostaddr(ip.parse().unwrap())
-        .port(5432)
-        .user(user)
-        .password(password)
-        .dbname("postgres")
-        .ssl_mode(tokio_postgres::config::SslMode::Require)
-        .connect_timeout(Duration::from_secs(5));
-    let client = runtime.block_on(async {
-        let (client, connection) = config.connect(tls).await.map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok::<_, String>(client)
-    })?;
-    Ok((runtime, client))
-}
-
-fn query(session: &(tokio::runtime::Runtime, tokio_postgres::Client), sql: &str) -> String {
-    session
-        .0
-        .block_on(session.1.query_one(sql, &[]))
-        .unwrap()
-        .get::<_, String>(0)
 }
 
 #[allow(clippy::disallowed_methods)] // openssl and curl as independent clients
@@ -210,15 +158,12 @@ fn tls_on_bad_certificates_refused_and_off_again() {
     // verify-full by the pod's FQDN, and by the short names the reference puts in the SANs.
     let session = connect_verified(&ip, &fqdn(&d), &ca, "operator", &operator)
         .expect("a verify-full TLS connection by the pod FQDN");
-    assert_eq!(query(&session, "SHOW ssl"), "on");
+    assert_eq!(session.value("SHOW ssl"), "on");
     assert_eq!(
-        query(
-            &session,
-            "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-        ),
+        session.value("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
         "true"
     );
-    assert_eq!(query(&session, "SHOW ssl_min_protocol_version"), "TLSv1.2");
+    assert_eq!(session.value("SHOW ssl_min_protocol_version"), "TLSv1.2");
     for name in [format!("{APP}-0"), format!("{APP}-0.{APP}-endpoints")] {
         connect_verified(&ip, &name, &ca, "operator", &operator)
             .unwrap_or_else(|e| panic!("verify-full as {name}: {e}"));
@@ -446,7 +391,7 @@ fn renewal_without_restart_and_operator_keys() {
     };
     assert!(wait(&mut d, 30, short), "{}", d.log_tail(20));
     let session = connect_verified(&ip, &fqdn(&d), &ca, "operator", &operator).unwrap();
-    let started = query(&session, "SELECT pg_postmaster_start_time()::text");
+    let started = session.value("SELECT pg_postmaster_start_time()::text");
     let key = file(&d, "/var/lib/postgresql/data/key.pem");
     let serial = served_serial(&d);
     let t0 = Instant::now();
@@ -466,7 +411,7 @@ fn renewal_without_restart_and_operator_keys() {
     );
     let session = connect_verified(&ip, &fqdn(&d), &ca, "operator", &operator).unwrap();
     assert_eq!(
-        query(&session, "SELECT pg_postmaster_start_time()::text"),
+        session.value("SELECT pg_postmaster_start_time()::text"),
         started,
         "PostgreSQL was not restarted"
     );

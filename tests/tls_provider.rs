@@ -7,7 +7,7 @@ mod common_lab;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common_lab::tls;
@@ -21,13 +21,6 @@ const PROVIDER: &str = "tls-provider";
 const UNITS: [&str; 2] = ["tls-requirer/0", "tls-requirer/1"];
 /// Validity of issued certificates, as the provider is configured.
 const VALIDITY: i64 = 600;
-
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// Settle; every hook must have succeeded.
 fn settle_ok(m: &mut Model) {
@@ -181,7 +174,7 @@ fn openssl_verify(dir: &Path, ca: &str, certificate: &str) -> (bool, String) {
 #[test]
 fn the_provider_issues_what_each_mode_promises() {
     let python = tls::tls_python();
-    let bin_dir = lab::harness::lab_bin_dir(&target_dir(), false).unwrap();
+    let bin_dir = lab::harness::lab_bin_dir(&common_lab::target_dir(), false).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let provider = tls::provider_charm(tmp.path());
     let requirer = tls::requirer_charm(tmp.path());

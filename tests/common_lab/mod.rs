@@ -13,7 +13,8 @@ pub mod tls;
 /// The application name used in these tests.
 pub const APP: &str = "postgresql-k8s";
 
-fn target_dir() -> PathBuf {
+/// Cargo's target directory (the lab's binaries are built there).
+pub fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .unwrap()
@@ -207,24 +208,30 @@ pub mod postgres_client {
         client: tokio_postgres::Client,
     }
 
-    /// Connect to `host:5432` as `user`.
-    pub fn connect(host: &str, user: &str, password: &str) -> Result<Client, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+    fn config(user: &str, password: &str) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
-            .host(host)
             .port(5432)
             .user(user)
             .password(password)
             .dbname("postgres")
             .connect_timeout(std::time::Duration::from_secs(5));
+        config
+    }
+
+    fn open<T>(config: &tokio_postgres::Config, tls: T) -> Result<Client, String>
+    where
+        T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + 'static,
+        T::Stream: Send + 'static,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let client = runtime.block_on(async {
             let (client, connection) =
                 config
-                    .connect(NoTls)
+                    .connect(tls)
                     .await
                     .map_err(|e| match e.as_db_error() {
                         Some(db) => db.message().to_string(),
@@ -236,6 +243,42 @@ pub mod postgres_client {
             Ok::<_, String>(client)
         })?;
         Ok(Client { runtime, client })
+    }
+
+    /// Connect to `host:5432` as `user`, without TLS.
+    pub fn connect(host: &str, user: &str, password: &str) -> Result<Client, String> {
+        let mut config = config(user, password);
+        config.host(host);
+        open(&config, NoTls)
+    }
+
+    /// Connect to `ip:5432` as `user` over TLS, verifying the server against `ca` and
+    /// `server_name` (`sslmode=verify-full`).
+    pub fn connect_verified(
+        ip: &str,
+        server_name: &str,
+        ca: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Client, String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        let mut config = config(user, password);
+        config
+            .host(server_name)
+            .hostaddr(ip.parse().unwrap())
+            .ssl_mode(tokio_postgres::config::SslMode::Require);
+        open(&config, tls)
     }
 
     impl Client {

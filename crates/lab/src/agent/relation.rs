@@ -88,7 +88,8 @@ pub(crate) fn relation_list(cx: &mut Cx<'_>, args: &[String]) -> Result<ToolAnsw
 /// Defaults: key `-` (all), unit `JUJU_REMOTE_UNIT`, else the remote application with `--app`
 /// implied. Your own unit's bag and (leader) your own application's bag are read from the
 /// working copy; anything else as committed (identical during a hook). A unit or application
-/// outside the relation, or a non-leader's own application bag: `permission denied`.
+/// outside the relation, or a non-leader's own application bag outside a peer relation:
+/// `permission denied`.
 pub(crate) fn relation_get(cx: &mut Cx<'_>, args: &[String]) -> Result<ToolAnswer, Fail> {
     let p = parse(args, &[FORMAT, OUTPUT, RELATION, APP], &checks(cx))?;
     let Some(id) = cx.relation_arg(&p) else {
@@ -138,7 +139,11 @@ pub(crate) fn relation_get(cx: &mut Cx<'_>, args: &[String]) -> Result<ToolAnswe
             r.unit_data.get(&unit).unwrap_or(&empty)
         }
     } else if application {
-        if target == app || r.end_of(&target).is_none() {
+        // A peer relation's application bag is readable by every unit (ops: "peer relation
+        // data is always publicly readable"); another relation's own-application bag only by
+        // the leader.
+        let peer = r.ends.len() == 1;
+        if (target == app && !peer) || r.end_of(&target).is_none() {
             return run_err("permission denied");
         }
         r.app_data.get(&target).unwrap_or(&empty)

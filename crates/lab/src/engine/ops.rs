@@ -198,6 +198,10 @@ impl Model {
                     continue;
                 };
                 rel.scope.entry(unit.clone()).or_default();
+                rel.unit_data
+                    .entry(unit.clone())
+                    .or_default()
+                    .extend(address_bag(&state.units[&unit].address));
                 relation_ids.push((rel.id, remote.clone()));
                 for other in rel.scope.keys() {
                     if other != &unit && other.split('/').next() == Some(remote.as_str()) {
@@ -367,6 +371,11 @@ impl Model {
                 .chain(&units_b)
                 .map(|u| (u.clone(), BTreeSet::new()))
                 .collect();
+            let unit_data = units_a
+                .iter()
+                .chain(&units_b)
+                .map(|u| (u.clone(), address_bag(&state.units[u].address)))
+                .collect();
             state.relations.insert(
                 id,
                 Relation {
@@ -385,7 +394,7 @@ impl Model {
                         },
                     ],
                     app_data: BTreeMap::new(),
-                    unit_data: BTreeMap::new(),
+                    unit_data,
                     scope,
                     dying: false,
                 },
@@ -958,4 +967,13 @@ fn unpack_charm(archive: &Path, dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What Juju writes in a unit's bag as it enters a relation's scope: its addresses.
+fn address_bag(address: &str) -> crate::state::Bag {
+    BTreeMap::from([
+        ("egress-subnets".to_string(), format!("{address}/32")),
+        ("ingress-address".to_string(), address.to_string()),
+        ("private-address".to_string(), address.to_string()),
+    ])
 }

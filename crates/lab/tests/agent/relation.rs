@@ -185,6 +185,23 @@ fn relation_get_reads_by_the_rules() {
         )),
         (1, "ERROR permission denied\n".into())
     );
+    // ... but a peer relation's application bag is readable by every unit (ops reads it).
+    assert_eq!(
+        ok(call(
+            &mut m,
+            &mut c,
+            "relation-get",
+            &[
+                "--format=json",
+                "-r",
+                "database-peers:1",
+                "--app",
+                "-",
+                "pg"
+            ]
+        )),
+        "{\"leader\":\"pg/0\"}\n"
+    );
     assert_eq!(
         err(call(&mut m, &mut c, "relation-get", &["-", "other/0"])),
         (1, "ERROR permission denied\n".into())

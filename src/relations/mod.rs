@@ -3,3 +3,4 @@
 
 pub mod database;
 pub mod etcd;
+pub mod pgsql;

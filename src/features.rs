@@ -31,7 +31,7 @@ pub const FEATURES: &[Feature] = &[
     Feature {
         name: "Client applications (database)",
         endpoints: &["database"],
-        actions: &[],
+        actions: &["rotate-client-password"],
         implemented: true,
     },
     Feature {

@@ -296,3 +296,223 @@ fn clients_get_databases_share_them_and_bad_requests_are_refused() {
     // Plain connections are refused now, so the write went over TLS.
     assert!(d.connect(0, "operator", &operator).is_err());
 }
+
+/// The user secret's latest content for relation `rel`.
+fn user_secret(d: &Deployment, rel: u64) -> std::collections::BTreeMap<String, String> {
+    let state = d.model.state();
+    let secret = state
+        .secrets
+        .values()
+        .find(|s| s.label.as_deref() == Some(&format!("database.{rel}.user.secret")))
+        .expect("the user secret")
+        .clone();
+    secret.revisions[&secret.latest()].clone()
+}
+
+/// Run `name` with typed parameters (`relation-id` as a number, flags as booleans).
+fn action(
+    d: &mut Deployment,
+    unit: &str,
+    name: &str,
+    params: serde_json::Value,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let map = params.as_object().cloned().unwrap_or_default();
+    let action = d.model.run_action(unit, name, map).unwrap().action.unwrap();
+    match action.failed {
+        Some(f) => Err(f),
+        None => Ok(action.results),
+    }
+}
+
+#[test]
+fn credentials_wait_for_every_unit_and_rotate_without_downtime() {
+    if !common_lab::can_run() {
+        return;
+    }
+    let mut d = deploy();
+    d.model.add_unit(APP, 1).unwrap();
+    let replica = format!("{APP}/1");
+    assert!(
+        wait(&mut d, 180, |d| status_of(d, &replica).0 == "active"),
+        "the second unit never became active: {:?}\n{}",
+        status_of(&d, &replica),
+        d.log_tail(40)
+    );
+
+    // A new client's credentials wait until the other unit's pg_hba lets its role in.
+    let rel = add_client(&mut d, "client-a", &[("database", "app_db")]);
+    let role = format!("relation_id_{rel}");
+    assert!(
+        wait(&mut d, 90, |d| status_of(d, "client-a/0")
+            == ("active".into(), format!("connected as {role}"))),
+        "{:?}\n{}",
+        status_of(&d, "client-a/0"),
+        d.log_tail(40)
+    );
+    let log = d.model.state().log;
+    let waited = log
+        .iter()
+        .position(|l| {
+            l.message
+                .contains(&format!("relation(s) {rel} wait until {replica}"))
+        })
+        .unwrap_or_else(|| panic!("the leader did not wait for {replica}\n{}", d.log_tail(60)));
+    let served = log
+        .iter()
+        .position(|l| {
+            l.message
+                .contains(&format!("relation {rel}: credentials in a secret"))
+        })
+        .expect("the credentials were published");
+    assert!(
+        waited < served,
+        "published before {replica} allowed the role"
+    );
+    let first = user_secret(&d, rel);
+    let old_password = first["password"].clone();
+    // The replica's pg_hba lets the role in (a read on the replica).
+    let on_replica =
+        common_lab::postgres_client::connect_db(&d.address(1), &role, &old_password, "app_db")
+            .expect("the replica lets the client in");
+    assert_eq!(
+        on_replica.value("SELECT count(*)::text FROM lab_check"),
+        "1"
+    );
+
+    // Rotation: the other login gets a new password and is published; the old one keeps working.
+    let leader = UNIT;
+    let long_lived =
+        common_lab::postgres_client::connect_db(&d.address(0), &role, &old_password, "app_db")
+            .unwrap();
+    let rotated = action(
+        &mut d,
+        leader,
+        "rotate-client-password",
+        serde_json::json!({"relation-id": rel}),
+    )
+    .expect("rotation");
+    let alt = format!("{role}_alt");
+    assert_eq!(rotated["username"], alt);
+    assert_eq!(rotated["previous-username"], role);
+    assert!(rotated.values().all(|v| !v.contains(&old_password)));
+    let second = user_secret(&d, rel);
+    assert_eq!(second["username"], alt);
+    assert_ne!(second["password"], old_password);
+    assert!(second["uris"].contains(&alt));
+    // The client reads its secret again on its next connection and writes as the new login.
+    assert_eq!(write(&mut d, "client-a/0", "after rotation").unwrap(), "2");
+    let as_alt =
+        common_lab::postgres_client::connect_db(&d.address(0), &alt, &second["password"], "app_db")
+            .unwrap();
+    as_alt.execute("CREATE TABLE made_by_alt (x int)");
+    assert_eq!(
+        as_alt.value("SELECT tableowner::text FROM pg_tables WHERE tablename = 'made_by_alt'"),
+        role,
+        "the alternate login acts as the relation's role"
+    );
+    assert!(
+        common_lab::postgres_client::connect_db(&d.address(0), &role, &old_password, "app_db")
+            .is_ok(),
+        "the previous login keeps working until retired"
+    );
+    assert_eq!(long_lived.value("SELECT current_user::text"), role);
+
+    // Retiring the previous login ends it, sessions included; the client is unaffected.
+    let retired = action(
+        &mut d,
+        leader,
+        "rotate-client-password",
+        serde_json::json!({"relation-id": rel, "retire-previous": true}),
+    )
+    .expect("retire");
+    assert_eq!(retired["retired"], role);
+    assert!(
+        retired["sessions-ended"].parse::<u64>().unwrap() >= 1,
+        "{retired:?}"
+    );
+    let refused =
+        common_lab::postgres_client::connect_db(&d.address(0), &role, &old_password, "app_db")
+            .err()
+            .expect("the retired login is refused");
+    assert!(!refused.contains(&old_password));
+    assert!(
+        long_lived.try_value("SELECT 1::text").is_err(),
+        "its session was ended"
+    );
+    assert_eq!(write(&mut d, "client-a/0", "after retire").unwrap(), "3");
+    // Hooks after the rotation keep it: the published login and the retired one stay as they are.
+    d.model.update_status(None);
+    d.model.settle().unwrap();
+    assert_eq!(user_secret(&d, rel)["username"], alt);
+    assert!(
+        common_lab::postgres_client::connect_db(&d.address(0), &role, &old_password, "app_db")
+            .is_err()
+    );
+
+    // The next rotation goes back to the relation's own role, with a new password.
+    let again = action(
+        &mut d,
+        leader,
+        "rotate-client-password",
+        serde_json::json!({"relation-id": rel}),
+    )
+    .expect("second rotation");
+    assert_eq!(again["username"], role);
+    let third = user_secret(&d, rel);
+    assert_ne!(third["password"], old_password);
+    assert_eq!(
+        write(&mut d, "client-a/0", "back to the own role").unwrap(),
+        "4"
+    );
+    // Bad input changes nothing.
+    assert!(
+        action(
+            &mut d,
+            leader,
+            "rotate-client-password",
+            serde_json::json!({"relation-id": 9999})
+        )
+        .unwrap_err()
+        .contains("not a database relation")
+    );
+    assert!(
+        action(
+            &mut d,
+            &replica,
+            "rotate-client-password",
+            serde_json::json!({"relation-id": rel})
+        )
+        .unwrap_err()
+        .contains("leader")
+    );
+    assert_eq!(user_secret(&d, rel), third);
+
+    // No password in the log, in argv or in plain relation data.
+    let state = d.model.state();
+    for password in [&old_password, &second["password"], &third["password"]] {
+        assert!(
+            state
+                .log
+                .iter()
+                .all(|l| !l.message.contains(password.as_str()))
+        );
+        for record in d.model.history() {
+            for call in &record.calls {
+                assert!(
+                    call.args.iter().all(|a| !a.contains(password.as_str())),
+                    "{}",
+                    call.tool
+                );
+            }
+        }
+        for relation in state.relations.values() {
+            for bag in relation
+                .app_data
+                .values()
+                .chain(relation.unit_data.values())
+            {
+                assert!(bag.values().all(|v| !v.contains(password.as_str())));
+            }
+        }
+    }
+}

@@ -333,6 +333,11 @@ const ACTIONS: &[(&str, &[(&str, &str)])] = &[
         &[("backup-id", "string"), ("restore-to-time", "string")],
     ),
     ("resume-upgrade", &[]),
+    // Ours, beyond the reference.
+    (
+        "rotate-client-password",
+        &[("relation-id", "integer"), ("retire-previous", "boolean")],
+    ),
     (
         "set-password",
         &[("username", "string"), ("password", "string")],

@@ -1,6 +1,7 @@
 //! Action handlers. Operator-facing failures are reported with `action-fail` (the message says
 //! what was wrong); `Err` is kept for failures of the hook tools themselves.
 
+mod clients;
 mod passwords;
 mod primary;
 mod tls;
@@ -17,6 +18,7 @@ pub async fn run(ctx: &Context, tools: &HookTools, paths: &Paths, name: &str) ->
         "get-password" => passwords::get_password(ctx, tools).await,
         "set-password" => passwords::set_password(ctx, tools, paths).await,
         "get-primary" => primary::get_primary(ctx, tools).await,
+        "rotate-client-password" => clients::rotate_client_password(ctx, tools).await,
         "set-tls-private-key" => tls::set_tls_private_key(ctx, tools, paths).await,
         _ => not_built(tools, name),
     }

@@ -15,7 +15,7 @@ use crate::workload;
 /// The peer app databag key bumped when a password changes, so that every unit re-renders.
 pub const PASSWORDS_CHANGED_KEY: &str = "system-passwords-changed";
 
-fn read_passwords(tools: &HookTools, app: &str) -> Result<Option<Passwords>> {
+pub(super) fn read_passwords(tools: &HookTools, app: &str) -> Result<Option<Passwords>> {
     match tools.secret_get(None, Some(&app_secret_label(app)), SecretGetMode::Peek) {
         Ok(content) => Ok(passwords_from_content(&content)),
         Err(e) if e.is_secret_not_found() => Ok(None),
@@ -106,55 +106,12 @@ pub async fn set_password(ctx: &Context, tools: &HookTools, paths: &Paths) -> Re
     tools.action_log(&format!("changing the password of {username}"))?;
 
     // The primary must take it first; then the secret, then every file that carries it.
-    let observed_host = connect_host(ctx, tools)?;
-    let api_ca = tools
-        .state_get()
-        .context("reading the charm's state")?
-        .get(charm::API_CA_KEY)
-        .cloned();
-    let patroni = charm::patroni_client(&observed_host, &current.patroni, api_ca.as_deref())?;
-    let cluster = match patroni.cluster().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!("reading the cluster: {e:#}");
-            tools.action_fail(
-                "Failed changing the password: Not all members healthy or finished initial sync.",
-            )?;
-            return Ok(());
-        }
-    };
-    let healthy = !cluster.members.is_empty()
-        && cluster
-            .members
-            .iter()
-            .all(|m| matches!(m.state.as_str(), "running" | "streaming"));
-    let Some(primary) = cluster
-        .members
-        .iter()
-        .find(|m| m.role == "leader")
-        .filter(|_| healthy)
-    else {
+    let Some(conn) = primary_params(ctx, tools, &current).await? else {
         tools.action_fail(
             "Failed changing the password: Not all members healthy or finished initial sync.",
         )?;
         return Ok(());
     };
-    let host = if primary.host.is_empty() {
-        observed_host.clone()
-    } else {
-        primary.host.clone()
-    };
-    let conn = crate::postgres::ConnParams::new(
-        &host,
-        workload::PG_PORT,
-        "operator",
-        &current.system.operator,
-        "postgres",
-    )
-    .with_tls(match &api_ca {
-        Some(ca) => Some(crate::postgres::ClientTls::new(&[ca], &host)?),
-        None => None,
-    });
     let result = async {
         let mut client = crate::postgres::connect(&conn).await?;
         crate::postgres::set_password(&mut client, user.username(), &new).await
@@ -227,6 +184,61 @@ fn set_result(tools: &HookTools, password: &Secret) -> Result<()> {
         password.expose().to_string(),
     )]))?;
     Ok(())
+}
+
+/// How to reach the primary as `operator` (over TLS when the API was loaded with a CA), once
+/// every member is healthy; `None` otherwise (logged).
+pub(super) async fn primary_params(
+    ctx: &Context,
+    tools: &HookTools,
+    current: &Passwords,
+) -> Result<Option<crate::postgres::ConnParams>> {
+    let observed_host = connect_host(ctx, tools)?;
+    let api_ca = tools
+        .state_get()
+        .context("reading the charm's state")?
+        .get(charm::API_CA_KEY)
+        .cloned();
+    let patroni = charm::patroni_client(&observed_host, &current.patroni, api_ca.as_deref())?;
+    let cluster = match patroni.cluster().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("reading the cluster: {e:#}");
+            return Ok(None);
+        }
+    };
+    let healthy = !cluster.members.is_empty()
+        && cluster
+            .members
+            .iter()
+            .all(|m| matches!(m.state.as_str(), "running" | "streaming"));
+    let Some(primary) = cluster
+        .members
+        .iter()
+        .find(|m| m.role == "leader")
+        .filter(|_| healthy)
+    else {
+        tracing::warn!("not every member is healthy, or there is no primary");
+        return Ok(None);
+    };
+    let host = if primary.host.is_empty() {
+        observed_host.clone()
+    } else {
+        primary.host.clone()
+    };
+    Ok(Some(
+        crate::postgres::ConnParams::new(
+            &host,
+            workload::PG_PORT,
+            "operator",
+            &current.system.operator,
+            "postgres",
+        )
+        .with_tls(match &api_ca {
+            Some(ca) => Some(crate::postgres::ClientTls::new(&[ca], &host)?),
+            None => None,
+        }),
+    ))
 }
 
 /// Tell the other units (through the peer relation) that the passwords changed.

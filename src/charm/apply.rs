@@ -67,6 +67,8 @@ pub struct Applied {
     pub tls: bool,
     /// Why a client's request is refused (a blocked status once all else is well).
     pub clients_refused: Option<String>,
+    /// The `pg_hba` this hook rendered is the one PostgreSQL has loaded.
+    pub hba_loaded: bool,
 }
 
 impl Applied {
@@ -456,21 +458,24 @@ pub async fn apply(
         ),
         tls_ca: served.map(|s| s.ca.clone()),
     };
-    let shared_fingerprint = fingerprint(&[&serde_json::to_string(&shared).unwrap_or_default()]);
+    let shared_json = serde_json::to_string(&shared).unwrap_or_default();
     let serve_clients = observed.leader && applied.primary;
     if serve_clients
-        && observed.state.get(super::clients::PUBLISHED_KEY) != Some(&shared_fingerprint)
+        && observed.state.get(super::clients::PUBLISHED_KEY) != Some(&shared_json)
         && !clients.clients.is_empty()
     {
         super::clients::republish_all(tools, clients)?;
     }
+    if serve_clients {
+        super::clients::gate(tools, clients, &observed.peers)?;
+    }
     let clients_work = serve_clients && clients.has_work();
     if !(reload || converge || patch_dcs || clients_work) {
+        applied.hba_loaded = true;
         if serve_clients {
-            applied.state.insert(
-                super::clients::PUBLISHED_KEY.to_string(),
-                shared_fingerprint,
-            );
+            applied
+                .state
+                .insert(super::clients::PUBLISHED_KEY.to_string(), shared_json);
         }
         applied.health = Some(health);
         return Ok(applied);
@@ -519,6 +524,7 @@ pub async fn apply(
             wait_for_api(&patroni).await;
         }
         record_loaded(&mut applied, &conf_fingerprint, served);
+        applied.hba_loaded = true;
         if served.is_none() && observed.state.contains_key(TLS_FILES_KEY) {
             // Nothing names the TLS files any more: remove them (the key is kept in the secret).
             for path in [
@@ -534,6 +540,9 @@ pub async fn apply(
             }
             applied.forget.push(TLS_FILES_KEY.to_string());
         }
+    }
+    if fresh {
+        applied.hba_loaded = true;
     }
     if converge {
         let (writes, holdup) = converge_sql(&mut sql, &params, &passwords.system, config).await?;
@@ -554,7 +563,7 @@ pub async fn apply(
     if serve_clients {
         applied.state.insert(
             super::clients::PUBLISHED_KEY.to_string(),
-            shared_fingerprint.clone(),
+            shared_json.clone(),
         );
     }
     if let (true, Some(wanted)) = (patch_dcs, &dcs_wanted) {
@@ -813,7 +822,7 @@ const SQL_KEY: &str = "sql-converged";
 const DCS_KEY: &str = "dcs-applied";
 
 /// A hex SHA-256 of the parts (length-prefixed, so that no two lists collide).
-fn fingerprint(parts: &[&str]) -> String {
+pub(super) fn fingerprint(parts: &[&str]) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for part in parts {
         ctx.update(&(part.len() as u64).to_le_bytes());
@@ -940,7 +949,9 @@ fn render_patroni(
     let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
     let pg_hba = workload::render_hba(&HbaInputs {
         tls,
-        members: vec![observed.connect_host.clone()],
+        members: std::iter::once(observed.connect_host.clone())
+            .chain(observed.peers.hosts())
+            .collect(),
         users,
     });
     workload::render_patroni_yml(&PatroniInputs {

@@ -22,7 +22,7 @@ use crate::relations::database::{
 /// Charm-state key: the clients served ([`Clients`], JSON).
 pub const CLIENTS_KEY: &str = "clients";
 
-/// Charm-state key: what was last published to every client (endpoints, TLS, version).
+/// Charm-state key: what was last published to every client ([`Shared`], JSON).
 pub const PUBLISHED_KEY: &str = "clients-published";
 
 /// Length of a client role's password (the reference's).
@@ -38,6 +38,48 @@ pub struct Client {
     /// Why its request is refused, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Its credentials were published (false until every unit's `pg_hba` allows the role).
+    #[serde(default = "published_default")]
+    pub published: bool,
+    /// Password rotation's state; absent until the first rotation (the relation's own role is
+    /// the login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+}
+
+/// Which of a relation's two logins is published, and whether the other still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// The alternate login ([`database::alternate_role_name`]) is the published one.
+    pub alternate: bool,
+    /// The other login still works (until `retire-previous`).
+    pub previous_valid: bool,
+}
+
+impl Client {
+    /// The login published to the client.
+    pub fn login(&self, relation_id: u64) -> String {
+        match self.rotation {
+            Some(Rotation {
+                alternate: true, ..
+            }) => database::alternate_role_name(relation_id),
+            _ => role_name(relation_id),
+        }
+    }
+
+    /// Whether the relation's own role may log in: it is the published login, or the previous
+    /// one not retired yet.
+    pub fn own_role_logs_in(&self) -> bool {
+        match self.rotation {
+            Some(r) => !r.alternate || r.previous_valid,
+            None => true,
+        }
+    }
+}
+
+/// Entries kept by revisions before the gate were all published.
+fn published_default() -> bool {
+    true
 }
 
 /// Every client relation by id.
@@ -60,12 +102,27 @@ pub struct ClientsPlan {
 }
 
 impl ClientsPlan {
+    /// The clients waiting for every unit's `pg_hba` before their credentials are published.
+    pub fn pending(&self) -> Vec<u64> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.refused.is_none() && !c.published)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The role → database pairs for `pg_hba` (only clients that are served).
     pub fn hba_users(&self) -> Vec<(String, String)> {
+        // Both logins of every client, so that a rotation never waits for other units.
         self.clients
             .iter()
             .filter(|(_, c)| c.refused.is_none())
-            .map(|(id, c)| (role_name(*id), c.database.clone()))
+            .flat_map(|(id, c)| {
+                [
+                    (role_name(*id), c.database.clone()),
+                    (database::alternate_role_name(*id), c.database.clone()),
+                ]
+            })
             .collect()
     }
 
@@ -86,12 +143,20 @@ pub fn plan(
     ctx: &Context,
     tools: &HookTools,
     state: &BTreeMap<String, String>,
+    peers: &super::peers::PeerView,
     leader: bool,
 ) -> Result<ClientsPlan> {
+    // The map the leader shares on the peer relation; before it was shared there (an older
+    // revision), the one the leader kept in its state.
     let mut plan = ClientsPlan {
-        clients: state
-            .get(CLIENTS_KEY)
-            .and_then(|v| serde_json::from_str(v).ok())
+        clients: peers
+            .clients
+            .clone()
+            .or_else(|| {
+                state
+                    .get(CLIENTS_KEY)
+                    .and_then(|v| serde_json::from_str(v).ok())
+            })
             .unwrap_or_default(),
         ..ClientsPlan::default()
     };
@@ -129,10 +194,15 @@ pub fn plan(
                 .context("reading the client's request")?;
             let entry = match parse_request(&data) {
                 Ok(request) => {
+                    let published = plan.clients.get(&relation.id).is_some_and(|c| {
+                        c.published && c.refused.is_none() && c.database == request.database
+                    });
                     let entry = Client {
                         app: remote_app.clone(),
                         database: request.database.clone(),
                         refused: None,
+                        published,
+                        rotation: plan.clients.get(&relation.id).and_then(|c| c.rotation),
                     };
                     plan.serve.push((relation.clone(), request));
                     Some(entry)
@@ -156,6 +226,8 @@ pub fn plan(
                             .map(|c| c.database.clone())
                             .unwrap_or_default(),
                         refused: Some(e.to_string()),
+                        published: false,
+                        rotation: plan.clients.get(&relation.id).and_then(|c| c.rotation),
                     })
                 }
             };
@@ -196,11 +268,13 @@ pub async fn serve(
     plan: &mut ClientsPlan,
     shared: &Shared,
 ) -> Result<usize> {
-    use crate::postgres::{RoleSpec, drop_client_role, ensure_client_database, ensure_role};
+    use crate::postgres::{drop_client_role, ensure_client_database, ensure_role};
     let mut writes = 0;
     for id in &plan.drop {
-        if drop_client_role(sql, params, &role_name(*id)).await? {
-            writes += 1;
+        for role in [database::alternate_role_name(*id), role_name(*id)] {
+            if drop_client_role(sql, params, &role).await? {
+                writes += 1;
+            }
         }
         forget_secrets(tools, *id)?;
     }
@@ -226,18 +300,21 @@ pub async fn serve(
         }
         let password = current_password(tools, &relation, &request)?
             .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
-        let mut spec = RoleSpec::login(&password);
-        spec.createdb = request.roles.admin || request.roles.createdb;
-        spec.createrole = request.roles.createrole;
-        spec.member_of.push(RELATION_ACCESS.to_string());
-        if request.roles.admin {
-            spec.member_of.push("admin".to_string());
-        }
-        spec.member_of.extend(request.roles.granted.iter().cloned());
+        let client = plan.clients.get(&relation.id).cloned();
+        let login = client
+            .as_ref()
+            .map_or_else(|| role.clone(), |c| c.login(relation.id));
+        let own_logs_in = client.as_ref().is_none_or(Client::own_role_logs_in);
+        let spec = role_spec(&request, own_logs_in, (login == role).then_some(&password));
         writes += ensure_role(sql, &role, &spec)
             .await
             .with_context(|| format!("setting up role {role}"))?
             .writes();
+        if login != role {
+            writes += crate::postgres::ensure_alternate_login(sql, &login, &role, &password)
+                .await
+                .with_context(|| format!("setting up login {login}"))?;
+        }
         let sharing = plan
             .clients
             .values()
@@ -246,9 +323,37 @@ pub async fn serve(
         writes += ensure_client_database(sql, params, &request.database, &role, sharing <= 1)
             .await
             .with_context(|| format!("setting up database {:?}", request.database))?;
-        publish(tools, &relation, &request, &role, &password, shared)?;
+        publish(tools, &relation, &request, &login, &password, shared)?;
+        if let Some(c) = plan.clients.get_mut(&relation.id)
+            && !c.published
+        {
+            c.published = true;
+            plan.changed = true;
+        }
     }
     Ok(writes)
+}
+
+/// The role a client's request calls for (spec §7.1 step 3): its `extra-user-roles`, the
+/// `relation_access` group, and `LOGIN` with `password` when `login`.
+pub fn role_spec<'a>(
+    request: &DatabaseRequest,
+    login: bool,
+    password: Option<&'a Secret>,
+) -> crate::postgres::RoleSpec<'a> {
+    let mut spec = crate::postgres::RoleSpec {
+        login,
+        password,
+        createdb: request.roles.admin || request.roles.createdb,
+        createrole: request.roles.createrole,
+        ..crate::postgres::RoleSpec::default()
+    };
+    spec.member_of.push(RELATION_ACCESS.to_string());
+    if request.roles.admin {
+        spec.member_of.push("admin".to_string());
+    }
+    spec.member_of.extend(request.roles.granted.iter().cloned());
+    spec
 }
 
 /// The password already given to this relation's client, if any.
@@ -333,19 +438,61 @@ pub fn publish(
 /// Add every served client to `plan.serve` (their requests read again), because what all of
 /// them are told (endpoints, version, TLS) changed.
 pub fn republish_all(tools: &HookTools, plan: &mut ClientsPlan) -> Result<()> {
-    let ids: Vec<(u64, String)> = plan
+    let ids: Vec<u64> = plan
         .clients
         .iter()
-        .filter(|(id, c)| c.refused.is_none() && !plan.serve.iter().any(|(r, _)| r.id == **id))
-        .map(|(id, c)| (*id, c.app.clone()))
+        .filter(|(_, c)| c.refused.is_none())
+        .map(|(id, _)| *id)
         .collect();
-    for (id, app) in ids {
+    add_to_serve(tools, plan, &ids)
+}
+
+/// The reference's `user_hash` gate (spec §7.1 step 2): a new client's credentials are published
+/// only once every unit has loaded a `pg_hba` that lets its role in. Until then its relation is
+/// taken out of this hook's work; once they all have (a later peer relation-changed on the
+/// leader), the waiting clients are served.
+pub fn gate(
+    tools: &HookTools,
+    plan: &mut ClientsPlan,
+    peers: &super::peers::PeerView,
+) -> Result<()> {
+    let pending = plan.pending();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let expected = super::peers::hba_hash(&plan.hba_users());
+    let behind = peers.behind(&expected);
+    if behind.is_empty() {
+        return add_to_serve(tools, plan, &pending);
+    }
+    plan.serve.retain(|(r, _)| !pending.contains(&r.id));
+    tracing::info!(
+        "credentials for relation(s) {} wait until {} allow the new role(s) in pg_hba",
+        pending
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        behind.join(", ")
+    );
+    Ok(())
+}
+
+/// Add the relations `ids` to `plan.serve` (unless there already), their requests read again.
+fn add_to_serve(tools: &HookTools, plan: &mut ClientsPlan, ids: &[u64]) -> Result<()> {
+    for id in ids {
+        if plan.serve.iter().any(|(r, _)| r.id == *id) {
+            continue;
+        }
+        let Some(client) = plan.clients.get(id) else {
+            continue;
+        };
         let relation = RelationRef {
             endpoint: ENDPOINT.to_string(),
-            id,
+            id: *id,
         };
         let data = tools
-            .relation_get(&relation, &Target::App(app))
+            .relation_get(&relation, &Target::App(client.app.clone()))
             .context("reading a client's request")?;
         if let Ok(request) = parse_request(&data) {
             plan.serve.push((relation, request));

@@ -9,6 +9,7 @@
 mod apply;
 pub mod clients;
 mod observe;
+pub mod peers;
 mod secrets;
 mod status;
 pub mod tls;
@@ -73,13 +74,29 @@ pub async fn reconcile(
     for note in &tls.notes {
         tracing::info!("TLS: {note}");
     }
-    let mut clients = clients::plan(ctx, tools, &observed.state, observed.leader)?;
+    let mut clients = clients::plan(
+        ctx,
+        tools,
+        &observed.state,
+        &observed.peers,
+        observed.leader,
+    )?;
     let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
-    if clients.changed {
+    let mut peers = observed.peers.clone();
+    if observed.leader {
+        peers::share_clients(tools, &mut peers, &clients.clients)?;
+    }
+    if applied.hba_loaded {
+        peers::acknowledge(tools, &mut peers, &peers::hba_hash(&clients.hba_users()))?;
+    }
+    if observed.peers_changed || peers != observed.peers {
         applied.state.insert(
-            clients::CLIENTS_KEY.to_string(),
-            serde_json::to_string(&clients.clients).unwrap_or_default(),
+            peers::PEERS_KEY.to_string(),
+            serde_json::to_string(&peers).unwrap_or_default(),
         );
+    }
+    if observed.state.contains_key(clients::CLIENTS_KEY) && peers.clients.is_some() {
+        applied.forget.push(clients::CLIENTS_KEY.to_string());
     }
     if clients.departing {
         applied

@@ -115,6 +115,10 @@ pub struct Observed {
     pub in_kubernetes: bool,
     /// The relation endpoint of the event, when this revision does not handle it.
     pub unhandled_endpoint: Option<String>,
+    /// The peer relation (kept in the charm's state, read again on its events).
+    pub peers: super::peers::PeerView,
+    /// `peers` was read from the relation and differs from what was kept.
+    pub peers_changed: bool,
 }
 
 /// Read everything.
@@ -133,6 +137,7 @@ pub async fn observe(
         None => read_peer_secret(tools, &ctx.app_name)?,
     };
     let state = tools.state_get().context("reading the charm's state")?;
+    let (peers, peers_changed) = super::peers::observe(ctx, tools, &state)?;
     let store = if ctx.in_kubernetes {
         Store::Kubernetes
     } else {
@@ -202,6 +207,8 @@ pub async fn observe(
         state,
         in_kubernetes: ctx.in_kubernetes,
         unhandled_endpoint,
+        peers,
+        peers_changed,
     })
 }
 

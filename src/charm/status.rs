@@ -71,6 +71,8 @@ mod tests {
             state: Default::default(),
             in_kubernetes: false,
             unhandled_endpoint: None,
+            peers: Default::default(),
+            peers_changed: false,
         }
     }
 

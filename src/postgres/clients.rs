@@ -194,6 +194,71 @@ pub async fn drop_client_role(
     Ok(true)
 }
 
+/// Make `login` a second way into `owner`'s access (password rotation): a `LOGIN` role with
+/// `password`, member of `owner`, whose sessions start as `owner` (`ALTER ROLE … SET role`), so
+/// what it creates belongs to `owner` and it has exactly `owner`'s privileges. Returns the
+/// number of statements that changed something.
+pub async fn ensure_alternate_login(
+    admin: &mut Client,
+    login: &str,
+    owner: &str,
+    password: &juju::Secret,
+) -> anyhow::Result<usize> {
+    check_ident(owner)?;
+    let mut spec = super::RoleSpec::login(password);
+    spec.member_of.push(owner.to_string());
+    let mut writes = super::ensure_role(admin, login, &spec).await?.writes();
+    let set: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s \
+             JOIN pg_catalog.pg_roles r ON r.oid = s.setrole \
+             WHERE r.rolname = $1 AND s.setdatabase = 0 AND $2 = ANY (s.setconfig))",
+            &[&login, &format!("role={owner}")],
+        )
+        .await
+        .context("reading the login's session settings")?
+        .get(0);
+    if !set {
+        admin
+            .batch_execute(&format!(
+                "ALTER ROLE {} SET role = {}",
+                quote_ident(login),
+                super::quote::quote_literal(owner)?
+            ))
+            .await
+            .with_context(|| format!("making {login}'s sessions act as {owner}"))?;
+        writes += 1;
+    }
+    Ok(writes)
+}
+
+/// Stop `login` from being used: `NOLOGIN`, no password, and its open sessions ended. Returns the
+/// number of sessions ended (`None` when the role does not exist).
+pub async fn retire_login(admin: &mut Client, login: &str) -> anyhow::Result<Option<u64>> {
+    check_ident(login)?;
+    if !role_exists(admin, login).await? {
+        return Ok(None);
+    }
+    admin
+        .batch_execute(&format!(
+            "ALTER ROLE {} WITH NOLOGIN PASSWORD NULL",
+            quote_ident(login)
+        ))
+        .await
+        .with_context(|| format!("retiring login {login}"))?;
+    let ended = admin
+        .query(
+            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity \
+             WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()",
+            &[&login],
+        )
+        .await
+        .context("ending the retired login's sessions")?
+        .len() as u64;
+    tracing::info!(role = login, sessions_ended = ended, "login retired");
+    Ok(Some(ended))
+}
+
 /// Whether a role exists (for `extra-user-roles` naming existing roles).
 pub async fn role_exists(admin: &Client, role: &str) -> anyhow::Result<bool> {
     Ok(admin

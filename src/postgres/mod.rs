@@ -31,7 +31,9 @@ mod roles;
 mod scram;
 mod system_users;
 
-pub use clients::{drop_client_role, ensure_client_database, role_exists};
+pub use clients::{
+    drop_client_role, ensure_alternate_login, ensure_client_database, retire_login, role_exists,
+};
 pub use connect::{
     APPLICATION_NAME, CONNECT_TIMEOUT, ClientTls, ConnParams, connect, connect_with, password_works,
 };

@@ -126,6 +126,11 @@ pub fn role_name(relation_id: u64) -> String {
     format!("relation_id_{relation_id}")
 }
 
+/// The second login of a relation, used by password rotation (it acts as [`role_name`]).
+pub fn alternate_role_name(relation_id: u64) -> String {
+    format!("relation_id_{relation_id}_alt")
+}
+
 /// Check a database name: 1–63 bytes of ASCII letters, digits, `_` and `-`, starting with a
 /// letter or `_`, not one of PostgreSQL's own databases and not `pg_`-prefixed.
 pub fn check_database_name(name: &str) -> Result<(), &'static str> {

@@ -247,8 +247,18 @@ pub mod postgres_client {
 
     /// Connect to `host:5432` as `user`, without TLS.
     pub fn connect(host: &str, user: &str, password: &str) -> Result<Client, String> {
+        connect_db(host, user, password, "postgres")
+    }
+
+    /// [`connect`] to database `dbname`.
+    pub fn connect_db(
+        host: &str,
+        user: &str,
+        password: &str,
+        dbname: &str,
+    ) -> Result<Client, String> {
         let mut config = config(user, password);
-        config.host(host);
+        config.host(host).dbname(dbname);
         open(&config, NoTls)
     }
 
@@ -287,6 +297,18 @@ pub mod postgres_client {
             self.runtime.block_on(async {
                 let row = self.client.query_one(sql, &[]).await.unwrap();
                 row.get::<_, String>(0)
+            })
+        }
+
+        /// The first column of the first row as text, or the server's error.
+        pub fn try_value(&self, sql: &str) -> Result<String, String> {
+            self.runtime.block_on(async {
+                match self.client.query_one(sql, &[]).await {
+                    Ok(row) => Ok(row.get::<_, String>(0)),
+                    Err(e) => Err(e
+                        .as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().to_string())),
+                }
             })
         }
 

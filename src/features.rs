@@ -38,7 +38,7 @@ pub const FEATURES: &[Feature] = &[
         name: "Legacy client applications (db, db-admin)",
         endpoints: &["db", "db-admin"],
         actions: &[],
-        implemented: false,
+        implemented: true,
     },
     Feature {
         name: "Backups to S3 with pgBackRest",

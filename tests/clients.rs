@@ -516,3 +516,203 @@ fn credentials_wait_for_every_unit_and_rotate_without_downtime() {
         }
     }
 }
+
+fn pgsql_client(d: &Deployment) -> std::path::PathBuf {
+    let dir = d.scratch().join("charms/shell-pgsql-client");
+    if !dir.exists() {
+        copy_tree(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/charms/shell-pgsql-client"),
+            &dir,
+        )
+        .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn legacy_db_clients_are_served_and_mixing_endpoints_blocks() {
+    if !common_lab::can_run() {
+        return;
+    }
+    let mut d = deploy();
+    let operator = d.password("operator");
+    let charm = pgsql_client(&d);
+    d.model
+        .deploy(
+            &charm,
+            Some("legacy"),
+            1,
+            &[("database".into(), "legacy_db".into())],
+        )
+        .unwrap();
+    d.model.settle().unwrap();
+    let rel = d.model.integrate(&format!("{APP}:db"), "legacy").unwrap();
+    let ours = |d: &Deployment| {
+        d.model.state().relations[&rel]
+            .app_data
+            .get(APP)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(
+        wait(&mut d, 60, |d| ours(d).contains_key("master")),
+        "nothing published: {:?}\n{}",
+        status_of(&d, UNIT),
+        d.log_tail(30)
+    );
+    let published = ours(&d);
+    let role = format!("relation_id_{rel}");
+    assert_eq!(published["user"], role);
+    assert_eq!(published["database"], "legacy_db");
+    assert_eq!(published["port"], "5432");
+    assert_eq!(published["allowed-units"], "legacy/0");
+    let client_address = d.model.address("legacy/0").unwrap();
+    assert_eq!(published["allowed-subnets"], format!("{client_address}/32"));
+    assert_eq!(published["host"], d.address(0));
+    assert!(published["version"].starts_with("15."));
+    assert_eq!(
+        d.model.state().relations[&rel].unit_data[UNIT]
+            .iter()
+            .filter(|(k, _)| published.contains_key(*k))
+            .count(),
+        published.len(),
+        "the unit bag carries the same data"
+    );
+    // The libpq string works as given (psql parses it), and the role is not a superuser on `db`.
+    let master = published["master"].clone();
+    let psql = common_lab::postgres_client::psql;
+    psql(
+        &master,
+        "CREATE TABLE legacy_check (x int); INSERT INTO legacy_check VALUES (1)",
+    )
+    .unwrap();
+    assert_eq!(
+        psql(&master, "SELECT current_database()").unwrap(),
+        "legacy_db"
+    );
+    let superuser = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user";
+    assert_eq!(psql(&master, superuser).unwrap(), "f");
+    assert!(d.model.state().log.iter().any(|l| {
+        l.message
+            .contains("DEPRECATION WARNING - `db` is a legacy interface")
+    }));
+
+    // db-admin gives a superuser (the reference's behaviour for that endpoint).
+    d.model
+        .deploy(
+            &charm,
+            Some("legacy-admin"),
+            1,
+            &[("database".into(), "admin_db".into())],
+        )
+        .unwrap();
+    d.model.settle().unwrap();
+    let admin_rel = d
+        .model
+        .integrate(&format!("{APP}:db-admin"), "legacy-admin")
+        .unwrap();
+    let admin_master = |d: &Deployment| {
+        d.model.state().relations[&admin_rel]
+            .app_data
+            .get(APP)
+            .and_then(|b| b.get("master").cloned())
+    };
+    assert!(
+        wait(&mut d, 60, |d| admin_master(d).is_some()),
+        "{}",
+        d.log_tail(30)
+    );
+    assert_eq!(psql(&admin_master(&d).unwrap(), superuser).unwrap(), "t");
+
+    // A database client next to legacy ones: blocked until one kind is removed.
+    let shell = shell_client(&d);
+    d.model.deploy(&shell, Some("modern"), 1, &[]).unwrap();
+    d.model.settle().unwrap();
+    let modern = d
+        .model
+        .integrate(&format!("{APP}:database"), "modern")
+        .unwrap();
+    let choose = "Please choose one endpoint to use. No need to relate all of them simultaneously!";
+    assert!(
+        wait(&mut d, 30, |d| status_of(d, UNIT)
+            == ("blocked".into(), choose.into())),
+        "{:?}\n{}",
+        status_of(&d, UNIT),
+        d.log_tail(20)
+    );
+    d.model.remove_relation(modern).unwrap();
+    assert!(
+        wait(&mut d, 30, |d| status_of(d, UNIT).0 == "active"),
+        "{:?}",
+        status_of(&d, UNIT)
+    );
+
+    // Requests the reference refuses: roles, and extensions the config does not enable.
+    for (key, value, reason) in [
+        (
+            "roles",
+            "admin",
+            "roles requested through relation, use postgresql_client interface instead",
+        ),
+        (
+            "extensions",
+            "bloom,citext:1.6",
+            "extensions requested through relation",
+        ),
+    ] {
+        d.model
+            .config("legacy", &[(key.to_string(), value.to_string())], &[])
+            .unwrap();
+        assert!(
+            wait(&mut d, 30, |d| status_of(d, UNIT)
+                == ("blocked".into(), reason.into())),
+            "{key}: {:?}\n{}",
+            status_of(&d, UNIT),
+            d.log_tail(20)
+        );
+        assert!(
+            psql(&master, "SELECT x FROM legacy_check").is_ok(),
+            "the client still works"
+        );
+        d.model.config("legacy", &[], &[key.to_string()]).unwrap();
+        assert!(
+            wait(&mut d, 30, |d| status_of(d, UNIT).0 == "active"),
+            "{key}: {:?}",
+            status_of(&d, UNIT)
+        );
+    }
+    // Enabled in the config, the extension request is served.
+    d.model
+        .config(APP, &[("plugin_bloom_enable".into(), "true".into())], &[])
+        .unwrap();
+    d.model
+        .config("legacy", &[("extensions".into(), "bloom".into())], &[])
+        .unwrap();
+    assert!(
+        wait(&mut d, 60, |d| ours(d)
+            .get("extensions")
+            .map(String::as_str)
+            == Some("bloom")
+            && status_of(d, UNIT).0 == "active"),
+        "{:?} {:?}\n{}",
+        ours(&d).get("extensions"),
+        status_of(&d, UNIT),
+        d.log_tail(20)
+    );
+
+    // Removed: the role goes, the data stays.
+    d.model.remove_relation(rel).unwrap();
+    let as_operator = d.connect(0, "operator", &operator).unwrap();
+    assert!(
+        wait(&mut d, 30, |_| as_operator.value(&format!(
+            "SELECT count(*)::text FROM pg_roles WHERE rolname = '{role}'"
+        )) == "0"),
+        "{}",
+        d.log_tail(20)
+    );
+    let kept =
+        common_lab::postgres_client::connect_db(&d.address(0), "operator", &operator, "legacy_db")
+            .unwrap();
+    assert_eq!(kept.value("SELECT count(*)::text FROM legacy_check"), "1");
+}

@@ -45,13 +45,19 @@ pub async fn rotate_client_password(ctx: &Context, tools: &HookTools) -> Result<
         .unwrap_or(false);
     let state = tools.state_get().context("reading the charm's state")?;
     let (mut view, _) = peers::observe(ctx, tools, &state)?;
-    let mut map = clients::plan(ctx, tools, &state, &view, true)?.clients;
+    let mut map = clients::plan(ctx, tools, &state, &view, true, Default::default())?.clients;
     let Some(mut client) = map.get(&id).cloned() else {
         tools.action_fail(&format!(
             "relation {id} is not a database relation this application serves"
         ))?;
         return Ok(());
     };
+    if client.endpoint.is_some() {
+        tools.action_fail(&format!(
+            "relation {id} is a legacy db/db-admin relation: rotation is for database relations"
+        ))?;
+        return Ok(());
+    }
     if client.refused.is_some() || !client.published {
         tools.action_fail(&format!(
             "relation {id} has no credentials yet: its request is refused or still waiting"

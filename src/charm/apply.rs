@@ -457,6 +457,14 @@ pub async fn apply(
             health.server_version % 10_000
         ),
         tls_ca: served.map(|s| s.ca.clone()),
+        unit_host: if observed.in_kubernetes {
+            format!(
+                "{}.{}.svc.cluster.local",
+                observed.connect_host, observed.namespace
+            )
+        } else {
+            observed.address.clone()
+        },
     };
     let shared_json = serde_json::to_string(&shared).unwrap_or_default();
     let serve_clients = observed.leader && applied.primary;

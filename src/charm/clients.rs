@@ -4,7 +4,7 @@
 //! publishes credentials in Juju secrets. Other relations are not touched by one relation's
 //! event, so a hook costs the same with one client or fifty.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, Result};
 use juju::{
@@ -18,6 +18,7 @@ use crate::passwords::new_password;
 use crate::relations::database::{
     self, DatabaseRequest, ENDPOINT, Publication, RELATION_ACCESS, parse_request, role_name,
 };
+use crate::relations::pgsql;
 
 /// Charm-state key: the clients served ([`Clients`], JSON).
 pub const CLIENTS_KEY: &str = "clients";
@@ -41,6 +42,9 @@ pub struct Client {
     /// Its credentials were published (false until every unit's `pg_hba` allows the role).
     #[serde(default = "published_default")]
     pub published: bool,
+    /// The endpoint when it is a legacy one (`db`, `db-admin`); absent for `database`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Password rotation's state; absent until the first rotation (the relation's own role is
     /// the login).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,7 +96,9 @@ pub struct ClientsPlan {
     pub clients: Clients,
     /// Relations whose role, database and publication are (re)done in this hook, with their
     /// requests.
-    pub serve: Vec<(RelationRef, DatabaseRequest)>,
+    pub serve: Vec<(RelationRef, Request)>,
+    /// Extensions the config enables (what legacy clients may ask for).
+    pub extensions: BTreeSet<String>,
     /// Relations gone: their roles are dropped and their secrets removed.
     pub drop: Vec<u64>,
     /// This unit is leaving the application.
@@ -111,12 +117,13 @@ impl ClientsPlan {
             .collect()
     }
 
-    /// The role → database pairs for `pg_hba` (only clients that are served).
+    /// The role → database pairs for `pg_hba`: clients served, and clients whose new request
+    /// is refused but who were served before (they keep what they had).
     pub fn hba_users(&self) -> Vec<(String, String)> {
         // Both logins of every client, so that a rotation never waits for other units.
         self.clients
             .iter()
-            .filter(|(_, c)| c.refused.is_none())
+            .filter(|(_, c)| c.refused.is_none() || c.published)
             .flat_map(|(id, c)| {
                 [
                     (role_name(*id), c.database.clone()),
@@ -126,8 +133,17 @@ impl ClientsPlan {
             .collect()
     }
 
-    /// The first refusal, for the status.
+    /// The first refusal, for the status; clients on both `database` and a legacy endpoint
+    /// first (spec §7.3).
     pub fn refused(&self) -> Option<String> {
+        let legacy = self.clients.values().any(|c| c.endpoint.is_some());
+        let modern = self.clients.values().any(|c| c.endpoint.is_none());
+        if legacy && modern {
+            return Some(
+                "Please choose one endpoint to use. No need to relate all of them simultaneously!"
+                    .into(),
+            );
+        }
         self.clients.values().find_map(|c| c.refused.clone())
     }
 
@@ -145,6 +161,7 @@ pub fn plan(
     state: &BTreeMap<String, String>,
     peers: &super::peers::PeerView,
     leader: bool,
+    extensions: BTreeSet<String>,
 ) -> Result<ClientsPlan> {
     // The map the leader shares on the peer relation; before it was shared there (an older
     // revision), the one the leader kept in its state.
@@ -158,6 +175,7 @@ pub fn plan(
                     .and_then(|v| serde_json::from_str(v).ok())
             })
             .unwrap_or_default(),
+        extensions,
         ..ClientsPlan::default()
     };
     let Event::Relation {
@@ -170,7 +188,11 @@ pub fn plan(
     else {
         return Ok(plan);
     };
-    if relation.endpoint != ENDPOINT || !leader {
+    let legacy = pgsql::ENDPOINTS.contains(&relation.endpoint.as_str());
+    if legacy {
+        tracing::warn!("{}", pgsql::deprecation_warning(&relation.endpoint));
+    }
+    if !(relation.endpoint == ENDPOINT || legacy) || !leader {
         return Ok(plan);
     }
     match kind {
@@ -183,53 +205,42 @@ pub fn plan(
                 plan.drop.push(relation.id);
             }
         }
-        RelationEventKind::Departed => {
+        RelationEventKind::Departed
+            if !legacy || departing_unit.as_deref() == Some(ctx.unit_name.as_str()) =>
+        {
             if departing_unit.as_deref() == Some(ctx.unit_name.as_str()) {
                 plan.departing = true;
             }
         }
+        // Legacy clients are told which of their units are allowed: a departure changes that.
         _ => {
-            let data = tools
-                .relation_get(relation, &Target::App(remote_app.clone()))
-                .context("reading the client's request")?;
-            let entry = match parse_request(&data) {
-                Ok(request) => {
-                    let published = plan.clients.get(&relation.id).is_some_and(|c| {
-                        c.published && c.refused.is_none() && c.database == request.database
-                    });
+            let previous = plan.clients.get(&relation.id);
+            let entry = match read_request(tools, relation, remote_app, &plan.extensions)? {
+                Read::Request(request) => {
+                    let published =
+                        previous.is_some_and(|c| c.published && c.database == request.database());
                     let entry = Client {
                         app: remote_app.clone(),
-                        database: request.database.clone(),
+                        database: request.database().to_string(),
                         refused: None,
                         published,
-                        rotation: plan.clients.get(&relation.id).and_then(|c| c.rotation),
+                        endpoint: legacy.then(|| relation.endpoint.clone()),
+                        rotation: previous.and_then(|c| c.rotation),
                     };
                     plan.serve.push((relation.clone(), request));
                     Some(entry)
                 }
-                Err(database::RequestError::NotYet) => None,
-                Err(e) => {
-                    // Never echo the client's data: the error names the field, not its value.
-                    if let database::RequestError::Roles(detail) = &e {
-                        tracing::warn!(
-                            "{remote_app} (relation {}): extra-user-roles refused: {detail}",
-                            relation.id
-                        );
-                    } else {
-                        tracing::warn!("{remote_app} (relation {}): {e}", relation.id);
-                    }
-                    Some(Client {
-                        app: remote_app.clone(),
-                        database: plan
-                            .clients
-                            .get(&relation.id)
-                            .map(|c| c.database.clone())
-                            .unwrap_or_default(),
-                        refused: Some(e.to_string()),
-                        published: false,
-                        rotation: plan.clients.get(&relation.id).and_then(|c| c.rotation),
-                    })
-                }
+                Read::NotYet => None,
+                // A client already served keeps what it has (its role, database and pg_hba
+                // line); only the new request is refused.
+                Read::Refused(reason) => Some(Client {
+                    app: remote_app.clone(),
+                    database: previous.map(|c| c.database.clone()).unwrap_or_default(),
+                    refused: Some(reason),
+                    published: previous.is_some_and(|c| c.published),
+                    endpoint: legacy.then(|| relation.endpoint.clone()),
+                    rotation: previous.and_then(|c| c.rotation),
+                }),
             };
             if let Some(entry) = entry
                 && plan.clients.get(&relation.id) != Some(&entry)
@@ -240,6 +251,117 @@ pub fn plan(
         }
     }
     Ok(plan)
+}
+
+/// A client's request, checked.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// On `database` (data-interfaces).
+    Database(DatabaseRequest),
+    /// On `db` or `db-admin` (pgsql).
+    Legacy(LegacyClient),
+}
+
+impl Request {
+    /// The database asked for.
+    pub fn database(&self) -> &str {
+        match self {
+            Request::Database(r) => &r.database,
+            Request::Legacy(l) => &l.request.database,
+        }
+    }
+}
+
+/// A legacy client's request and what it is told about itself.
+#[derive(Debug, Clone)]
+pub struct LegacyClient {
+    /// `db` or `db-admin`.
+    pub endpoint: String,
+    /// The request.
+    pub request: pgsql::LegacyRequest,
+    /// Its units (`allowed-units`).
+    pub units: Vec<String>,
+    /// Their egress subnets (`allowed-subnets`).
+    pub subnets: Vec<String>,
+}
+
+/// What reading a request gave.
+enum Read {
+    Request(Request),
+    NotYet,
+    /// Refused, with the status text (the client's values are never in it).
+    Refused(String),
+}
+
+/// Read and check the request on `relation` from `app` (and, for a legacy client, its units).
+fn read_request(
+    tools: &HookTools,
+    relation: &RelationRef,
+    app: &str,
+    extensions: &BTreeSet<String>,
+) -> Result<Read> {
+    let data = tools
+        .relation_get(relation, &Target::App(app.to_string()))
+        .context("reading the client's request")?;
+    if !pgsql::ENDPOINTS.contains(&relation.endpoint.as_str()) {
+        return Ok(match parse_request(&data) {
+            Ok(request) => Read::Request(Request::Database(request)),
+            Err(database::RequestError::NotYet) => Read::NotYet,
+            Err(e) => {
+                // Never echo the client's data: the error names the field, not its value.
+                if let database::RequestError::Roles(detail) = &e {
+                    tracing::warn!(
+                        "{app} (relation {}): extra-user-roles refused: {detail}",
+                        relation.id
+                    );
+                } else {
+                    tracing::warn!("{app} (relation {}): {e}", relation.id);
+                }
+                Read::Refused(e.to_string())
+            }
+        });
+    }
+    let units = tools
+        .relation_list(relation)
+        .context("listing the client's units")?;
+    let mut bags = Vec::with_capacity(units.len());
+    for unit in &units {
+        bags.push(
+            tools
+                .relation_get(relation, &Target::Unit(unit.clone()))
+                .with_context(|| format!("reading {unit}'s data"))?,
+        );
+    }
+    let subnets = bags
+        .iter()
+        .filter_map(|b| b.get("egress-subnets").cloned())
+        .collect();
+    let merged = pgsql::merge_request_data(&data, &bags);
+    let checked = pgsql::parse_request(&merged).and_then(|request| {
+        pgsql::check_extensions(&request.extensions, |e| extensions.contains(e))?;
+        Ok(request)
+    });
+    Ok(match checked {
+        Ok(request) => Read::Request(Request::Legacy(LegacyClient {
+            endpoint: relation.endpoint.clone(),
+            request,
+            units,
+            subnets,
+        })),
+        Err(pgsql::PgsqlError::NotYet) => Read::NotYet,
+        Err(e) => {
+            if let pgsql::PgsqlError::Extensions(names) = &e {
+                tracing::warn!(
+                    "{app} (relation {}): extensions not enabled in the config: {}",
+                    relation.id,
+                    names.join(", ")
+                );
+            } else {
+                tracing::warn!("{app} (relation {}): {e}", relation.id);
+            }
+            Read::Refused(e.to_string())
+        }
+    })
 }
 
 /// Charm-state key: this unit is leaving the application (spec §7.1 relation-departed).
@@ -256,6 +378,9 @@ pub struct Shared {
     pub version: String,
     /// The CA when TLS is on.
     pub tls_ca: Option<String>,
+    /// This unit's host name (legacy clients' `host`).
+    #[serde(default)]
+    pub unit_host: String,
 }
 
 /// Serve the planned relations on the primary (leader): role, database, publication; drop the
@@ -280,50 +405,87 @@ pub async fn serve(
     }
     for (relation, request) in std::mem::take(&mut plan.serve) {
         let role = role_name(relation.id);
-        let mut missing = Vec::new();
-        for granted in &request.roles.granted {
-            if !crate::postgres::role_exists(sql, granted).await? {
-                missing.push(granted.clone());
-            }
-        }
-        if !missing.is_empty() {
-            tracing::warn!(
-                "relation {}: extra-user-roles names roles that do not exist: {}",
-                relation.id,
-                missing.join(", ")
-            );
-            if let Some(c) = plan.clients.get_mut(&relation.id) {
-                c.refused = Some("invalid role(s) for extra user roles".into());
-                plan.changed = true;
-            }
-            continue;
-        }
-        let password = current_password(tools, &relation, &request)?
-            .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
         let client = plan.clients.get(&relation.id).cloned();
-        let login = client
-            .as_ref()
-            .map_or_else(|| role.clone(), |c| c.login(relation.id));
-        let own_logs_in = client.as_ref().is_none_or(Client::own_role_logs_in);
-        let spec = role_spec(&request, own_logs_in, (login == role).then_some(&password));
-        writes += ensure_role(sql, &role, &spec)
-            .await
-            .with_context(|| format!("setting up role {role}"))?
-            .writes();
-        if login != role {
-            writes += crate::postgres::ensure_alternate_login(sql, &login, &role, &password)
-                .await
-                .with_context(|| format!("setting up login {login}"))?;
-        }
+        let (login, password) = match &request {
+            Request::Database(request) => {
+                let mut missing = Vec::new();
+                for granted in &request.roles.granted {
+                    if !crate::postgres::role_exists(sql, granted).await? {
+                        missing.push(granted.clone());
+                    }
+                }
+                if !missing.is_empty() {
+                    tracing::warn!(
+                        "relation {}: extra-user-roles names roles that do not exist: {}",
+                        relation.id,
+                        missing.join(", ")
+                    );
+                    if let Some(c) = plan.clients.get_mut(&relation.id) {
+                        c.refused = Some("invalid role(s) for extra user roles".into());
+                        plan.changed = true;
+                    }
+                    continue;
+                }
+                let password = current_password(tools, &relation, request)?
+                    .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
+                let login = client
+                    .as_ref()
+                    .map_or_else(|| role.clone(), |c| c.login(relation.id));
+                let own_logs_in = client.as_ref().is_none_or(Client::own_role_logs_in);
+                let spec = role_spec(request, own_logs_in, (login == role).then_some(&password));
+                writes += ensure_role(sql, &role, &spec)
+                    .await
+                    .with_context(|| format!("setting up role {role}"))?
+                    .writes();
+                if login != role {
+                    writes +=
+                        crate::postgres::ensure_alternate_login(sql, &login, &role, &password)
+                            .await
+                            .with_context(|| format!("setting up login {login}"))?;
+                }
+                (login, password)
+            }
+            Request::Legacy(legacy) => {
+                // The password given before, kept in this unit's bag (the pgsql protocol has
+                // no secrets).
+                let password = tools
+                    .relation_get(&relation, &Target::Unit(tools.unit_name().to_string()))
+                    .context("reading what the client was told")?
+                    .get("password")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Secret::new(p.clone()))
+                    .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
+                let spec = crate::postgres::RoleSpec {
+                    login: true,
+                    superuser: pgsql::superuser(&legacy.endpoint),
+                    member_of: vec![RELATION_ACCESS.to_string()],
+                    password: Some(&password),
+                    ..crate::postgres::RoleSpec::default()
+                };
+                writes += ensure_role(sql, &role, &spec)
+                    .await
+                    .with_context(|| format!("setting up role {role}"))?
+                    .writes();
+                (role.clone(), password)
+            }
+        };
+        let database = request.database();
         let sharing = plan
             .clients
             .values()
-            .filter(|c| c.database == request.database && c.refused.is_none())
+            .filter(|c| c.database == database && c.refused.is_none())
             .count();
-        writes += ensure_client_database(sql, params, &request.database, &role, sharing <= 1)
+        writes += ensure_client_database(sql, params, database, &role, sharing <= 1)
             .await
-            .with_context(|| format!("setting up database {:?}", request.database))?;
-        publish(tools, &relation, &request, &login, &password, shared)?;
+            .with_context(|| format!("setting up database {database:?}"))?;
+        match &request {
+            Request::Database(request) => {
+                publish(tools, &relation, request, &login, &password, shared)?;
+            }
+            Request::Legacy(legacy) => {
+                publish_legacy(tools, &relation, legacy, &role, &password, shared)?;
+            }
+        }
         if let Some(c) = plan.clients.get_mut(&relation.id)
             && !c.published
         {
@@ -332,6 +494,56 @@ pub async fn serve(
         }
     }
     Ok(writes)
+}
+
+/// Publish to a legacy client (spec §7.2): the same map in this application's and this unit's
+/// bags.
+fn publish_legacy(
+    tools: &HookTools,
+    relation: &RelationRef,
+    legacy: &LegacyClient,
+    role: &str,
+    password: &Secret,
+    shared: &Shared,
+) -> Result<()> {
+    let host = |endpoint: &str| {
+        endpoint
+            .rsplit_once(':')
+            .map_or(endpoint, |(h, _)| h)
+            .to_string()
+    };
+    let remote_app = legacy
+        .units
+        .first()
+        .and_then(|u| u.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    let data = pgsql::publish(&pgsql::LegacyPublication {
+        database: &legacy.request.database,
+        extensions: &legacy.request.extensions,
+        user: role,
+        password: password.expose(),
+        primary_host: &host(&shared.endpoint),
+        replicas_host: &host(&shared.read_only_endpoint),
+        unit_host: &shared.unit_host,
+        port: crate::workload::PG_PORT,
+        version: &shared.version,
+        remote_app: &remote_app,
+        remote_units: &legacy.units,
+        egress_subnets: &legacy.subnets,
+    });
+    for app in [true, false] {
+        tools
+            .relation_set(relation, app, &data)
+            .context("publishing to the legacy client")?;
+    }
+    tracing::info!(
+        "relation {} ({}): served database {:?} as {role}",
+        relation.id,
+        legacy.endpoint,
+        legacy.request.database
+    );
+    Ok(())
 }
 
 /// The role a client's request calls for (spec §7.1 step 3): its `extra-user-roles`, the
@@ -488,13 +700,14 @@ fn add_to_serve(tools: &HookTools, plan: &mut ClientsPlan, ids: &[u64]) -> Resul
             continue;
         };
         let relation = RelationRef {
-            endpoint: ENDPOINT.to_string(),
+            endpoint: client
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| ENDPOINT.to_string()),
             id: *id,
         };
-        let data = tools
-            .relation_get(&relation, &Target::App(client.app.clone()))
-            .context("reading a client's request")?;
-        if let Ok(request) = parse_request(&data) {
+        let app = client.app.clone();
+        if let Read::Request(request) = read_request(tools, &relation, &app, &plan.extensions)? {
             plan.serve.push((relation, request));
         }
     }

@@ -80,6 +80,18 @@ pub async fn reconcile(
         &observed.state,
         &observed.peers,
         observed.leader,
+        observed
+            .config
+            .as_ref()
+            .map(|c| {
+                c.extensions()
+                    .into_iter()
+                    .filter(|e| e.enabled)
+                    .map(|e| e.name.to_string())
+                    .chain(["plpgsql".to_string()])
+                    .collect()
+            })
+            .unwrap_or_default(),
     )?;
     let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
     let mut peers = observed.peers.clone();

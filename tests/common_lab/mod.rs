@@ -250,6 +250,31 @@ pub mod postgres_client {
         connect_db(host, user, password, "postgres")
     }
 
+    /// Run `sql` with psql (real libpq) on a libpq `key=value` connection string, as legacy
+    /// pgsql clients use it; its unaligned output, or psql's error.
+    pub fn psql(conninfo: &str, sql: &str) -> Result<String, String> {
+        #[allow(clippy::disallowed_methods)] // psql: libpq's own parser of the connection string
+        let out = std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-tA",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                conninfo,
+                "-c",
+                sql,
+            ])
+            .env("PGCONNECT_TIMEOUT", "5")
+            .output()
+            .map_err(|e| format!("running psql: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
     /// [`connect`] to database `dbname`.
     pub fn connect_db(
         host: &str,

@@ -118,28 +118,7 @@ fn clients_get_databases_share_them_and_bad_requests_are_refused() {
             .iter()
             .any(|g| format!("{g:?}").contains(&rel_a.to_string()))
     );
-    for line in &state.log {
-        assert!(!line.message.contains(&password), "{}", line.message);
-    }
-    for record in d.model.history() {
-        for call in &record.calls {
-            assert!(
-                call.args.iter().all(|a| !a.contains(&password)),
-                "{} {:?}",
-                call.tool,
-                call.args
-            );
-        }
-    }
-    for relation in state.relations.values() {
-        for bag in relation
-            .app_data
-            .values()
-            .chain(relation.unit_data.values())
-        {
-            assert!(bag.values().all(|v| !v.contains(&password)));
-        }
-    }
+    assert_not_leaked(&d, &password);
 
     // A second client on the same database, with extra-user-roles admin, sees the first one's rows.
     let rel_b = add_client(
@@ -295,6 +274,33 @@ fn clients_get_databases_share_them_and_bad_requests_are_refused() {
     write(&mut d, "client-b/0", "over tls").expect("client-b connects with verify-ca");
     // Plain connections are refused now, so the write went over TLS.
     assert!(d.connect(0, "operator", &operator).is_err());
+}
+
+/// `password` is in no log line, no hook tool's argv and no plain relation data.
+fn assert_not_leaked(d: &Deployment, password: &str) {
+    let state = d.model.state();
+    for line in &state.log {
+        assert!(!line.message.contains(password), "{}", line.message);
+    }
+    for record in d.model.history() {
+        for call in &record.calls {
+            assert!(
+                call.args.iter().all(|a| !a.contains(password)),
+                "{} {:?}",
+                call.tool,
+                call.args
+            );
+        }
+    }
+    for relation in state.relations.values() {
+        for bag in relation
+            .app_data
+            .values()
+            .chain(relation.unit_data.values())
+        {
+            assert!(bag.values().all(|v| !v.contains(password)));
+        }
+    }
 }
 
 /// The user secret's latest content for relation `rel`.
@@ -487,33 +493,8 @@ fn credentials_wait_for_every_unit_and_rotate_without_downtime() {
     );
     assert_eq!(user_secret(&d, rel), third);
 
-    // No password in the log, in argv or in plain relation data.
-    let state = d.model.state();
     for password in [&old_password, &second["password"], &third["password"]] {
-        assert!(
-            state
-                .log
-                .iter()
-                .all(|l| !l.message.contains(password.as_str()))
-        );
-        for record in d.model.history() {
-            for call in &record.calls {
-                assert!(
-                    call.args.iter().all(|a| !a.contains(password.as_str())),
-                    "{}",
-                    call.tool
-                );
-            }
-        }
-        for relation in state.relations.values() {
-            for bag in relation
-                .app_data
-                .values()
-                .chain(relation.unit_data.values())
-            {
-                assert!(bag.values().all(|v| !v.contains(password.as_str())));
-            }
-        }
+        assert_not_leaked(&d, password);
     }
 }
 

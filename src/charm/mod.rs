@@ -115,7 +115,8 @@ pub async fn reconcile(
             .state
             .insert(clients::DEPARTING_KEY.to_string(), "true".into());
     }
-    applied.clients_refused = clients.refused();
+    // Client refusals are the leader's to show (it is the unit that read the requests).
+    applied.clients_refused = clients.refused().filter(|_| observed.leader);
     if applied.changed() {
         tracing::info!("applied: {}", applied.summary());
     }

@@ -166,10 +166,9 @@ fn read(ctx: &Context, tools: &HookTools, kept: Option<&PeerView>) -> Result<Pee
         .get(CLIENTS_APP_KEY)
         .and_then(|v| serde_json::from_str(v).ok())
         .or_else(|| kept.and_then(|k| k.clients.clone()));
-    let own = tools
-        .relation_get(&relation, &Target::Unit(ctx.unit_name.clone()))
-        .context("reading this unit's peer data")?;
-    view.own_hba_hash = own.get(HBA_HASH_KEY).cloned();
+    // What this unit last wrote is known from its own writes (an unknown value costs one
+    // relation-get when it is next written, which compares before writing).
+    view.own_hba_hash = kept.and_then(|k| k.own_hba_hash.clone());
     Ok(view)
 }
 
@@ -205,7 +204,7 @@ pub fn acknowledge(tools: &HookTools, view: &mut PeerView, hash: &str) -> Result
 
 /// Share the client map with the other units (leader).
 pub fn share_clients(tools: &HookTools, view: &mut PeerView, clients: &Clients) -> Result<bool> {
-    if view.clients.as_ref() == Some(clients) {
+    if view.clients.as_ref() == Some(clients) || (view.clients.is_none() && clients.is_empty()) {
         return Ok(false);
     }
     if let Some(relation) = view.relation_ref() {

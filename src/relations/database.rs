@@ -368,12 +368,7 @@ pub fn publish(p: &Publication<'_>) -> Published {
 mod tests {
     use super::*;
 
-    fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::relations::tests::bag;
 
     #[test]
     fn a_plain_request_parses() {

@@ -4,3 +4,16 @@
 pub mod database;
 pub mod etcd;
 pub mod pgsql;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    /// A relation bag from pairs.
+    pub(crate) fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}

@@ -283,12 +283,7 @@ pub fn publish(p: &LegacyPublication<'_>) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
 
-    fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::relations::tests::bag;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()

@@ -73,8 +73,9 @@ pub struct Answer {
     pub code: i32,
 }
 
-/// A script: tool name → answer. A key `"<tool> <first arg>"` overrides `"<tool>"` for calls whose
-/// first argument matches (e.g. `"relation-ids database-peers"`).
+/// A script: tool name → answer. A key `"<tool> <args…>"` overrides `"<tool>"` for calls whose
+/// first arguments are those (e.g. `"relation-ids database-peers"`, `"relation-list --format=json
+/// -r database-peers:0"`); the longest matching key wins.
 pub type Script = BTreeMap<String, Answer>;
 
 /// One recorded invocation.
@@ -93,8 +94,14 @@ pub struct CallRecord {
 /// Pick the answer for a call: the most specific matching key, or an error answer when the
 /// script has none (so a missing recording fails loudly instead of answering nonsense).
 pub fn answer_for(script: &Script, tool: &str, args: &[String]) -> Answer {
-    if let Some(first) = args.first()
-        && let Some(answer) = script.get(&format!("{tool} {first}"))
+    let call = format!("{tool} {}", args.join(" "));
+    if let Some((_, answer)) = script
+        .iter()
+        .filter(|(key, _)| {
+            key.starts_with(&format!("{tool} "))
+                && (call == **key || call.starts_with(&format!("{key} ")))
+        })
+        .max_by_key(|(key, _)| key.len())
     {
         return answer.clone();
     }
@@ -188,6 +195,27 @@ mod tests {
         );
         assert_eq!(
             answer_for(&script, "relation-ids", &args(&["database"])).stdout,
+            "[]\n"
+        );
+        // The longest matching key wins; a key never matches part of an argument.
+        script.insert(
+            "relation-ids database-peers --format=json".into(),
+            Answer {
+                stdout: "[\"database-peers:9\"]\n".into(),
+                ..Answer::default()
+            },
+        );
+        assert_eq!(
+            answer_for(
+                &script,
+                "relation-ids",
+                &args(&["database-peers", "--format=json"])
+            )
+            .stdout,
+            "[\"database-peers:9\"]\n"
+        );
+        assert_eq!(
+            answer_for(&script, "relation-ids", &args(&["database-peersx"])).stdout,
             "[]\n"
         );
         let missing = answer_for(&script, "config-get", &[]);

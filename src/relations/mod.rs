@@ -4,6 +4,7 @@
 pub mod database;
 pub mod etcd;
 pub mod pgsql;
+pub mod s3;
 
 #[cfg(test)]
 pub(crate) mod tests {

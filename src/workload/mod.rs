@@ -5,6 +5,7 @@ mod detect;
 mod hba;
 mod layer;
 mod patroni_yml;
+pub mod pgbackrest;
 
 pub use detect::{EXPORTER_CANDIDATES, Installed, detect_installed};
 pub use hba::{HbaInputs, render_hba};

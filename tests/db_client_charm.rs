@@ -20,15 +20,6 @@ const DATABASE: &str = "lab_orders";
 const ROLES: &str = "CREATEDB";
 const ENDPOINT: &str = "127.0.0.1:5999";
 
-fn log_text(m: &Model) -> String {
-    m.state()
-        .log
-        .iter()
-        .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Settle; every hook must have succeeded.
 fn settle_ok(m: &mut Model) {
     let ran = m.settle().unwrap();
@@ -36,7 +27,7 @@ fn settle_ok(m: &mut Model) {
     assert!(
         failed.is_empty(),
         "{}\nfailed: {:#?}",
-        log_text(m),
+        common_lab::model_log(m),
         failed
             .iter()
             .map(|r| (&r.unit, &r.dispatch_path, &r.output))
@@ -82,7 +73,7 @@ fn the_client_requests_through_the_library_and_uses_the_secret() {
 
     let state = m.state();
     let rel = &state.relations[&rid];
-    let log = log_text(&m);
+    let log = common_lab::model_log(&m);
 
     // (a) The library wrote the request: the configured database and roles, and the fields it
     // wants in secrets, as a JSON list (in the application bag and the unit bag).

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::tls::{charms, copy_tree, venv_for};
+use super::tls::{charms, test_charm, venv_for};
 
 /// The variable `db-client`'s `dispatch` takes its interpreter from: put [`db_python`] in
 /// `ModelOptions.env` under it.
@@ -22,15 +22,11 @@ pub fn db_python() -> PathBuf {
 /// The `db-client` charm, copied to `into/db-client` (a copy, so Python's bytecode and anything
 /// else a unit writes stay out of the source tree). Its directory.
 pub fn db_client_charm(into: &Path) -> PathBuf {
-    let dir = into.join("db-client");
-    copy_tree(&charms().join("db-client"), &dir).unwrap();
-    dir
+    test_charm(into, "db-client")
 }
 
 /// The shell `fake-db-provider` charm (answers with a secret, endpoints where nothing listens),
 /// copied to `into/fake-db-provider`. Its directory.
 pub fn fake_db_provider_charm(into: &Path) -> PathBuf {
-    let dir = into.join("fake-db-provider");
-    copy_tree(&charms().join("fake-db-provider"), &dir).unwrap();
-    dir
+    test_charm(into, "fake-db-provider")
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use lab::engine::{HookRecord, Isolation, Model, ModelOptions};
 pub mod clients;
+pub mod s3;
 pub mod tls;
 
 /// The application name used in these tests.
@@ -196,6 +197,16 @@ impl Deployment {
             .unwrap();
         self.model.block_on(client.pull(path)).unwrap()
     }
+}
+
+/// A model's whole log, one `<unit> <level> <message>` line per entry.
+pub fn model_log(m: &Model) -> String {
+    m.state()
+        .log
+        .iter()
+        .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A blocking PostgreSQL client for tests (tokio-postgres on a private runtime).

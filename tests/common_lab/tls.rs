@@ -104,6 +104,14 @@ pub fn venv_for(name: &str, requirements: &Path) -> PathBuf {
     python
 }
 
+/// The test charm `tests/charms/<name>`, copied to `into/<name>` (a copy, so Python's bytecode
+/// and anything else a unit writes stay out of the source tree). Its directory.
+pub fn test_charm(into: &Path, name: &str) -> PathBuf {
+    let dir = into.join(name);
+    copy_tree(&charms().join(name), &dir).unwrap();
+    dir
+}
+
 /// Copy a charm's source tree (files and directories; modes kept; no `__pycache__`).
 pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
     fs::create_dir_all(dst)?;
@@ -125,22 +133,16 @@ pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
 /// anything else a unit writes stay out of the source tree). It has no binary for
 /// `lab::charm::assemble` to link. Its directory.
 pub fn provider_charm(into: &Path) -> PathBuf {
-    let dir = into.join("tls-provider");
-    copy_tree(&charms().join("tls-provider"), &dir).unwrap();
-    dir
+    test_charm(into, "tls-provider")
 }
 
 /// The shell `tls-requirer` charm, copied to `into/tls-requirer`. Its directory.
 pub fn requirer_charm(into: &Path) -> PathBuf {
-    let dir = into.join("tls-requirer");
-    copy_tree(&charms().join("tls-requirer"), &dir).unwrap();
-    dir
+    test_charm(into, "tls-requirer")
 }
 
 /// The shell `ca-sender` charm (a certificate_transfer provider), copied to `into/ca-sender`.
 /// Its directory.
 pub fn ca_sender_charm(into: &Path) -> PathBuf {
-    let dir = into.join("ca-sender");
-    copy_tree(&charms().join("ca-sender"), &dir).unwrap();
-    dir
+    test_charm(into, "ca-sender")
 }

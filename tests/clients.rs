@@ -493,6 +493,69 @@ fn credentials_wait_for_every_unit_and_rotate_without_downtime() {
     );
     assert_eq!(user_secret(&d, rel), third);
 
+    // Failover: with the leader (unit 0) a replica, clients are still served, on the primary.
+    let patroni = d.password("patroni");
+    #[allow(clippy::disallowed_methods)] // curl as an independent HTTP client of Patroni's API
+    let switched = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-u",
+            &format!("patroni:{patroni}"),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &format!(r#"{{"leader": "{APP}-0", "candidate": "{APP}-1"}}"#),
+            &format!("http://{}:8008/switchover", d.address(0)),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&switched.stdout), "200");
+    assert!(
+        wait(&mut d, 90, |d| status_of(d, &replica)
+            == ("active".into(), "Primary".into())
+            && status_of(d, UNIT).1 != "Primary"),
+        "no switchover: {:?} {:?}\n{}",
+        status_of(&d, UNIT),
+        status_of(&d, &replica),
+        d.log_tail(30)
+    );
+    let primary_endpoint = format!("{}:5432", d.address(1));
+    // Every client is told where the primary is now, and keeps writing.
+    assert!(
+        wait(&mut d, 60, |d| d.model.state().relations[&rel].app_data
+            [APP]["endpoints"]
+            == primary_endpoint),
+        "client-a was not told: {:?}\n{}",
+        d.model.state().relations[&rel].app_data[APP].get("endpoints"),
+        d.log_tail(30)
+    );
+    // (The client's endpoints-changed handler adds a row of its own when it reconnects.)
+    let rows: u32 = write(&mut d, "client-a/0", "after failover")
+        .expect("client-a writes on the new primary")
+        .parse()
+        .unwrap();
+    assert!(rows >= 5, "{rows}");
+    // A new client is served by the leader, on the primary it does not run.
+    let rel_b = add_client(&mut d, "client-b", &[("database", "other_db")]);
+    assert!(
+        wait(&mut d, 90, |d| status_of(d, "client-b/0")
+            == (
+                "active".into(),
+                format!("connected as relation_id_{rel_b}")
+            )),
+        "{:?}\n{}",
+        status_of(&d, "client-b/0"),
+        d.log_tail(40)
+    );
+    assert_eq!(
+        d.model.state().relations[&rel_b].app_data[APP]["endpoints"],
+        primary_endpoint
+    );
+
     for password in [&old_password, &second["password"], &third["password"]] {
         assert_not_leaked(&d, password);
     }

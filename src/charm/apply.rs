@@ -404,6 +404,27 @@ pub async fn apply(
         applied.restarted_services.push("metrics_server".into());
     }
     applied.primary = health.is_primary();
+    // Client relations are the leader's to serve wherever the primary is: a leader that is a
+    // replica (after a failover) reaches the primary named in Patroni's cluster view.
+    let remote_primary = if observed.leader
+        && !applied.primary
+        && (!clients.clients.is_empty() || clients.has_work())
+    {
+        match patroni.cluster().await {
+            Ok(cluster) => cluster
+                .members
+                .into_iter()
+                .find(|m| m.role == "leader")
+                .map(|m| m.host)
+                .filter(|h| !h.is_empty()),
+            Err(e) => {
+                tracing::warn!("reading the cluster to find the primary: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     // The workload version `juju status` shows (PostgreSQL's, `150018` → `15.18`), set when it
     // changes.
     if health.server_version > 0 {
@@ -442,7 +463,10 @@ pub async fn apply(
         .is_some_and(|f| observed.state.get(DCS_KEY) != Some(f));
     // What every client is told besides its credentials; when it changed, all are told again.
     let shared = super::clients::Shared {
-        endpoint: client_endpoint(observed, "primary"),
+        endpoint: match &remote_primary {
+            Some(host) if !observed.in_kubernetes => format!("{host}:{}", workload::PG_PORT),
+            _ => client_endpoint(observed, "primary"),
+        },
         read_only_endpoint: client_endpoint(
             observed,
             if observed.planned_units > 1 {
@@ -467,7 +491,7 @@ pub async fn apply(
         },
     };
     let shared_json = serde_json::to_string(&shared).unwrap_or_default();
-    let serve_clients = observed.leader && applied.primary;
+    let serve_clients = observed.leader && (applied.primary || remote_primary.is_some());
     if serve_clients
         && observed.state.get(super::clients::PUBLISHED_KEY) != Some(&shared_json)
         && !clients.clients.is_empty()
@@ -564,9 +588,35 @@ pub async fn apply(
         }
     }
     if clients_work {
-        applied.sql_writes += super::clients::serve(tools, &mut sql, &params, clients, &shared)
-            .await
-            .context("serving the client relations")?;
+        match &remote_primary {
+            None => {
+                applied.sql_writes +=
+                    super::clients::serve(tools, &mut sql, &params, clients, &shared)
+                        .await
+                        .context("serving the client relations")?;
+            }
+            Some(host) => {
+                let remote = crate::postgres::ConnParams::new(
+                    host,
+                    workload::PG_PORT,
+                    "operator",
+                    &passwords.system.operator,
+                    "postgres",
+                )
+                .with_tls(if cas.is_empty() {
+                    None
+                } else {
+                    Some(ClientTls::new(&cas, host).context("trusting the primary's CA")?)
+                });
+                let mut primary = crate::postgres::connect(&remote)
+                    .await
+                    .with_context(|| format!("connecting to the primary at {host}"))?;
+                applied.sql_writes +=
+                    super::clients::serve(tools, &mut primary, &remote, clients, &shared)
+                        .await
+                        .context("serving the client relations on the primary")?;
+            }
+        }
     }
     if serve_clients {
         applied.state.insert(

@@ -36,6 +36,7 @@ mod event;
 mod log_layer;
 mod runner;
 mod secret;
+pub mod time;
 mod tools;
 
 pub use context::{Context, Version, process_env};

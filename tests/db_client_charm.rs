@@ -20,21 +20,6 @@ const DATABASE: &str = "lab_orders";
 const ROLES: &str = "CREATEDB";
 const ENDPOINT: &str = "127.0.0.1:5999";
 
-/// Settle; every hook must have succeeded.
-fn settle_ok(m: &mut Model) {
-    let ran = m.settle().unwrap();
-    let failed: Vec<_> = ran.iter().filter(|r| r.code != 0).collect();
-    assert!(
-        failed.is_empty(),
-        "{}\nfailed: {:#?}",
-        common_lab::model_log(m),
-        failed
-            .iter()
-            .map(|r| (&r.unit, &r.dispatch_path, &r.output))
-            .collect::<Vec<_>>()
-    );
-}
-
 #[test]
 fn the_client_requests_through_the_library_and_uses_the_secret() {
     let started = Instant::now();
@@ -61,14 +46,14 @@ fn the_client_requests_through_the_library_and_uses_the_secret() {
         ],
     )
     .unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
     let rid = m
         .integrate(
             &format!("{CLIENT}:database"),
             &format!("{PROVIDER}:database"),
         )
         .unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
     let model_ready = started.elapsed();
 
     let state = m.state();

@@ -364,22 +364,6 @@ fn pgbackrest_stores_in_the_server() {
     );
 }
 
-/// Settle; every hook must have succeeded.
-fn settle_ok(m: &mut Model) {
-    let ran = m.settle().unwrap();
-    let failed: Vec<_> = ran.iter().filter(|r| r.code != 0).collect();
-    if !failed.is_empty() {
-        panic!(
-            "{}\nfailed: {:#?}",
-            common_lab::model_log(m),
-            failed
-                .iter()
-                .map(|r| (&r.unit, &r.dispatch_path, &r.output))
-                .collect::<Vec<_>>()
-        );
-    }
-}
-
 /// The provider's application databag on the s3 relation.
 fn published(m: &Model) -> BTreeMap<String, String> {
     let state = m.state();
@@ -427,7 +411,7 @@ fn the_provider_charm_hands_out_a_server_pods_reach() {
     .collect();
     m.deploy(&provider, None, 1, &config).unwrap();
     m.deploy(&requirer, None, 1, &[]).unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
     assert_eq!(
         m.unit_status(&format!("{PROVIDER}/0")).unwrap().status,
         "active"
@@ -435,7 +419,7 @@ fn the_provider_charm_hands_out_a_server_pods_reach() {
     let id = m
         .integrate(&format!("{REQUIRER}:s3-parameters"), PROVIDER)
         .unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
 
     // What the library wrote: strings as given, the CA chain as a JSON list of PEMs, the
     // retention as a string, and its own note of the requirer's data under `data`.
@@ -544,7 +528,7 @@ fn the_provider_charm_hands_out_a_server_pods_reach() {
         ],
     )
     .unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
     let data = published(&m);
     assert_eq!(data["bucket"], "lab-backups");
     for gone in ["path", "tls-ca-chain", "delete-older-than-days"] {

@@ -22,28 +22,6 @@ const UNITS: [&str; 2] = ["tls-requirer/0", "tls-requirer/1"];
 /// Validity of issued certificates, as the provider is configured.
 const VALIDITY: i64 = 600;
 
-/// Settle; every hook must have succeeded.
-fn settle_ok(m: &mut Model) {
-    let ran = m.settle().unwrap();
-    let failed: Vec<_> = ran.iter().filter(|r| r.code != 0).collect();
-    if !failed.is_empty() {
-        let log: Vec<String> = m
-            .state()
-            .log
-            .iter()
-            .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
-            .collect();
-        panic!(
-            "{}\nfailed: {:#?}",
-            log.join("\n"),
-            failed
-                .iter()
-                .map(|r| (&r.unit, &r.dispatch_path, &r.output))
-                .collect::<Vec<_>>()
-        );
-    }
-}
-
 /// The provider's `certificates` (its app databag) and each requirer unit's CSR.
 fn relation_data(m: &Model) -> (Vec<Value>, Vec<String>) {
     let state = m.state();
@@ -191,10 +169,10 @@ fn the_provider_issues_what_each_mode_promises() {
     )
     .unwrap();
     m.deploy(&requirer, None, 2, &[]).unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
     m.integrate("tls-requirer:certificates", "tls-provider:certificates")
         .unwrap();
-    settle_ok(&mut m);
+    common_lab::settle_ok(&mut m);
 
     let record = m
         .run_action("tls-provider/0", "get-ca", Default::default())
@@ -226,7 +204,7 @@ fn the_provider_issues_what_each_mode_promises() {
         if i > 0 {
             m.config(PROVIDER, &[("mode".into(), mode.into())], &[])
                 .unwrap();
-            settle_ok(&mut m);
+            common_lab::settle_ok(&mut m);
         }
         let (certificates, csrs) = relation_data(&m);
         assert_eq!(certificates.len(), UNITS.len(), "{certificates:#?}");

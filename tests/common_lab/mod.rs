@@ -125,7 +125,7 @@ impl Deployment {
         log.retain(|l| !l.message.starts_with("ran update-status (exit 0)"));
         log[log.len().saturating_sub(n)..]
             .iter()
-            .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -204,9 +204,25 @@ pub fn model_log(m: &Model) -> String {
     m.state()
         .log
         .iter()
-        .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Settle; every hook must have succeeded (the model's log and the failed hooks' output
+/// otherwise).
+pub fn settle_ok(m: &mut Model) {
+    let ran = m.settle().unwrap();
+    let failed: Vec<_> = ran.iter().filter(|r| r.code != 0).collect();
+    assert!(
+        failed.is_empty(),
+        "{}\nfailed: {:#?}",
+        model_log(m),
+        failed
+            .iter()
+            .map(|r| (&r.unit, &r.dispatch_path, &r.output))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// A blocking PostgreSQL client for tests (tokio-postgres on a private runtime).

@@ -243,6 +243,13 @@ pub struct LogLine {
     pub message: String,
 }
 
+impl std::fmt::Display for LogLine {
+    /// `<unit> <level> <message>`, as tests print a model's log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.unit, self.level, self.message)
+    }
+}
+
 /// The time now as RFC 3339 with seconds, UTC.
 pub fn now_rfc3339() -> String {
     crate::time::rfc3339(crate::time::now())

@@ -123,7 +123,7 @@ fn etcd_lab_serves_etcd_to_a_requirer() {
         m.state()
             .log
             .iter()
-            .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("\n")
     );

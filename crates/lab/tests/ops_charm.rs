@@ -62,12 +62,7 @@ fn an_ops_charm_runs_unmodified() {
     m.integrate("alpha:shared", "beta:other").unwrap();
     let ran = m.settle().unwrap();
     let failed: Vec<_> = ran.iter().filter(|r| r.code != 0).collect();
-    let log: Vec<String> = m
-        .state()
-        .log
-        .iter()
-        .map(|l| format!("{} {} {}", l.unit, l.level, l.message))
-        .collect();
+    let log: Vec<String> = m.state().log.iter().map(ToString::to_string).collect();
     assert!(
         failed.is_empty(),
         "{}\n{:#?}",

@@ -10,7 +10,6 @@ use crate::charm::{self, Passwords, Paths, passwords_from_content, passwords_to_
 use crate::passwords::{
     PATRONI_USERNAME, SYSTEM_PASSWORD_LEN, SYSTEM_USERS, SystemUser, app_secret_label, new_password,
 };
-use crate::workload;
 
 /// The peer app databag key bumped when a password changes, so that every unit re-renders.
 pub const PASSWORDS_CHANGED_KEY: &str = "system-passwords-changed";
@@ -226,19 +225,13 @@ pub(super) async fn primary_params(
     } else {
         primary.host.clone()
     };
-    Ok(Some(
-        crate::postgres::ConnParams::new(
-            &host,
-            workload::PG_PORT,
-            "operator",
-            &current.system.operator,
-            "postgres",
-        )
-        .with_tls(match &api_ca {
-            Some(ca) => Some(crate::postgres::ClientTls::new(&[ca], &host)?),
-            None => None,
-        }),
-    ))
+    let cas: Vec<&str> = api_ca.as_deref().into_iter().collect();
+    Ok(Some(crate::postgres::ConnParams::operator(
+        &host,
+        &host,
+        &current.system.operator,
+        &cas,
+    )?))
 }
 
 /// Tell the other units (through the peer relation) that the passwords changed.

@@ -14,7 +14,6 @@ use super::tls::{Served, TlsDecision};
 use crate::config::{Config, Resources};
 use crate::passwords::{SystemPasswords, app_secret_label};
 use crate::patroni::{Health, Patroni, config_changes};
-use crate::postgres::ClientTls;
 use crate::workload::{
     self, Dcs, EtcdStore, HbaInputs, Installed, LayerInputs, PatroniInputs, PatroniPasswords,
 };
@@ -427,18 +426,18 @@ pub async fn apply(
     };
     // The workload version `juju status` shows (PostgreSQL's, `150018` → `15.18`), set when it
     // changes.
-    if health.server_version > 0 {
-        let version = format!(
-            "{}.{}",
-            health.server_version / 10_000,
-            health.server_version % 10_000
-        );
-        if observed.state.get(VERSION_KEY) != Some(&version) {
-            tools
-                .application_version_set(&version)
-                .context("setting the workload version")?;
-            applied.state.insert(VERSION_KEY.to_string(), version);
-        }
+    let version = format!(
+        "{}.{}",
+        health.server_version / 10_000,
+        health.server_version % 10_000
+    );
+    if health.server_version > 0 && observed.state.get(VERSION_KEY) != Some(&version) {
+        tools
+            .application_version_set(&version)
+            .context("setting the workload version")?;
+        applied
+            .state
+            .insert(VERSION_KEY.to_string(), version.clone());
     }
 
     // What the database side should look like, as fingerprints: when one matches what the last
@@ -475,11 +474,7 @@ pub async fn apply(
                 "primary"
             },
         ),
-        version: format!(
-            "{}.{}",
-            health.server_version / 10_000,
-            health.server_version % 10_000
-        ),
+        version,
         tls_ca: served.map(|s| s.ca.clone()),
         unit_host: if observed.in_kubernetes {
             format!(
@@ -521,19 +516,13 @@ pub async fn apply(
         .into_iter()
         .chain(served.map(|s| s.ca.as_str()))
         .collect();
-    let client_tls = if cas.is_empty() {
-        None
-    } else {
-        Some(ClientTls::new(&cas, &observed.connect_host).context("trusting the unit's CA")?)
-    };
-    let params = crate::postgres::ConnParams::new(
+    let params = crate::postgres::ConnParams::operator(
         "127.0.0.1",
-        workload::PG_PORT,
-        "operator",
+        &observed.connect_host,
         &passwords.system.operator,
-        "postgres",
+        &cas,
     )
-    .with_tls(client_tls);
+    .context("trusting the unit's CA")?;
     let mut sql = match crate::postgres::connect(&params).await {
         Ok(c) => c,
         Err(e) => {
@@ -596,18 +585,13 @@ pub async fn apply(
                         .context("serving the client relations")?;
             }
             Some(host) => {
-                let remote = crate::postgres::ConnParams::new(
+                let remote = crate::postgres::ConnParams::operator(
                     host,
-                    workload::PG_PORT,
-                    "operator",
+                    host,
                     &passwords.system.operator,
-                    "postgres",
+                    &cas,
                 )
-                .with_tls(if cas.is_empty() {
-                    None
-                } else {
-                    Some(ClientTls::new(&cas, host).context("trusting the primary's CA")?)
-                });
+                .context("trusting the primary's CA")?;
                 let mut primary = crate::postgres::connect(&remote)
                     .await
                     .with_context(|| format!("connecting to the primary at {host}"))?;

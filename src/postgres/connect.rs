@@ -100,6 +100,29 @@ impl ConnParams {
         ConnParams { tls, ..self }
     }
 
+    /// The charm's own connection: `operator` to database `postgres` on `host` (the cluster's
+    /// port), over TLS verified against `cas` for `tls_name` when there are CAs, plain otherwise.
+    pub fn operator(
+        host: &str,
+        tls_name: &str,
+        password: &Secret,
+        cas: &[&str],
+    ) -> anyhow::Result<ConnParams> {
+        let tls = if cas.is_empty() {
+            None
+        } else {
+            Some(ClientTls::new(cas, tls_name)?)
+        };
+        Ok(ConnParams::new(
+            host,
+            crate::workload::PG_PORT,
+            "operator",
+            password,
+            "postgres",
+        )
+        .with_tls(tls))
+    }
+
     /// The same parameters for another database.
     pub fn with_dbname(&self, dbname: &str) -> ConnParams {
         ConnParams {

@@ -448,13 +448,12 @@ pub async fn serve(
             Request::Legacy(legacy) => {
                 // The password given before, kept in this unit's bag (the pgsql protocol has
                 // no secrets).
-                let password = tools
-                    .relation_get(&relation, &Target::Unit(tools.unit_name().to_string()))
-                    .context("reading what the client was told")?
-                    .get("password")
-                    .filter(|p| !p.is_empty())
-                    .map(|p| Secret::new(p.clone()))
-                    .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
+                let password = told_password(
+                    tools,
+                    &relation,
+                    &Target::Unit(tools.unit_name().to_string()),
+                )?
+                .unwrap_or_else(|| new_password(CLIENT_PASSWORD_LEN));
                 let spec = crate::postgres::RoleSpec {
                     login: true,
                     superuser: pgsql::superuser(&legacy.endpoint),
@@ -582,10 +581,18 @@ fn current_password(
             Err(e) => Err(e).context("reading the client's credentials"),
         };
     }
-    let ours = tools
-        .relation_get(relation, &Target::App(tools.app_name().to_string()))
-        .context("reading what the client was told")?;
-    Ok(ours
+    told_password(tools, relation, &Target::App(tools.app_name().to_string()))
+}
+
+/// The `password` this charm put in its own bag (`target`) on `relation`, if any.
+fn told_password(
+    tools: &HookTools,
+    relation: &RelationRef,
+    target: &Target,
+) -> Result<Option<Secret>> {
+    Ok(tools
+        .relation_get(relation, target)
+        .context("reading what the client was told")?
         .get("password")
         .filter(|p| !p.is_empty())
         .map(|p| Secret::new(p.clone())))

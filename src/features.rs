@@ -44,7 +44,7 @@ pub const FEATURES: &[Feature] = &[
         name: "Backups to S3 with pgBackRest",
         endpoints: &["s3-parameters"],
         actions: &["create-backup", "list-backups", "restore"],
-        implemented: false,
+        implemented: true,
     },
     Feature {
         name: "Observability (COS)",

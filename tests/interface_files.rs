@@ -20,7 +20,8 @@ enum DefaultValue {
 }
 use DefaultValue::{Bool, Float, Int, Str, Unset};
 
-/// Every option of spec section 2.3 (133) followed by the 53 `plugin_*_enable` options: 186.
+/// Every option of spec section 2.3 (133) followed by the 53 `plugin_*_enable` options (186),
+/// then ours.
 const OPTIONS: &[(&str, &str, DefaultValue)] = &[
     ("synchronous_node_count", "string", Str("all")),
     ("synchronous_mode_strict", "boolean", Bool(true)),
@@ -284,6 +285,8 @@ const OPTIONS: &[(&str, &str, DefaultValue)] = &[
     ("plugin_unaccent_enable", "boolean", Bool(false)),
     ("plugin_uuid_ossp_enable", "boolean", Bool(false)),
     ("plugin_vector_enable", "boolean", Bool(false)),
+    // Ours, beyond the reference.
+    ("backup_encryption", "boolean", Bool(true)),
 ];
 
 /// `(endpoint, interface, limit, optional)` per section of metadata.yaml (spec section 1.2), plus
@@ -484,7 +487,7 @@ fn metadata_assumes_matches_the_reference() {
 
 #[test]
 fn config_has_exactly_the_reference_options() {
-    assert_eq!(OPTIONS.len(), 186, "the expected table itself");
+    assert_eq!(OPTIONS.len(), 187, "the expected table itself");
     let config = load("config.yaml");
     let options = &config["options"];
     let want: BTreeSet<String> = OPTIONS.iter().map(|row| row.0.to_owned()).collect();

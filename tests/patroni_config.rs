@@ -39,6 +39,7 @@ fn inputs(dcs: Dcs, connect_host: &str) -> PatroniInputs {
             rest: Secret::new("d"),
         },
         tls: false,
+        restore_command: None,
     }
 }
 

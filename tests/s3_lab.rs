@@ -27,10 +27,12 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// `curl` on `url`, verifying with `ca` when given (the system's roots otherwise).
-fn curl(url: &str, ca: Option<&Path>) -> Output {
+/// `curl` on `url` signed for `server`, verifying with `ca` when given (the system's roots
+/// otherwise).
+fn curl(server: &S3Server, url: &str, ca: Option<&Path>) -> Output {
     #[allow(clippy::disallowed_methods)] // curl: an independent TLS client
     let mut c = Command::new("curl");
+    c.args(server.curl_auth());
     c.args(["-sS", "--fail", "--max-time", "20"]);
     if let Some(ca) = ca {
         c.arg("--cacert").arg(ca);
@@ -101,7 +103,7 @@ fn the_server_verifies_with_its_ca_only() {
     server.create_bucket("lab-bucket");
 
     // With the CA: the bucket list, from moto through nginx.
-    let out = curl(&format!("{}/", server.endpoint), Some(&server.ca_file));
+    let out = curl(&server, &format!("{}/", server.endpoint), Some(&server.ca_file));
     assert!(out.status.success(), "{}\n{}", text(&out), server.logs());
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.contains("<Name>lab-bucket</Name>"), "{body}");
@@ -109,7 +111,8 @@ fn the_server_verifies_with_its_ca_only() {
     let out = {
         #[allow(clippy::disallowed_methods)] // curl: an independent TLS client
         let mut c = Command::new("curl");
-        c.args(["-sS", "--fail", "--max-time", "20", "--cacert"])
+        c.args(server.curl_auth())
+            .args(["-sS", "--fail", "--max-time", "20", "--cacert"])
             .arg(&server.ca_file)
             .arg("--resolve")
             .arg(format!("{S3_HOST}:{}:127.0.0.1", server.port))
@@ -121,12 +124,12 @@ fn the_server_verifies_with_its_ca_only() {
 
     // Without it (the system's roots): no issuer (curl's 60). With another server's CA, of the
     // same name but another key: the certificate's signature does not verify (35).
-    let out = curl(&format!("{}/", server.endpoint), None);
+    let out = curl(&server, &format!("{}/", server.endpoint), None);
     assert_eq!(out.status.code(), Some(60), "{}", text(&out));
     assert!(text(&out).contains("unable to get local issuer certificate"));
     let other = tempfile::tempdir().unwrap();
     let stranger = S3Server::start(other.path());
-    let out = curl(&format!("{}/", server.endpoint), Some(&stranger.ca_file));
+    let out = curl(&server, &format!("{}/", server.endpoint), Some(&stranger.ca_file));
     assert_eq!(out.status.code(), Some(35), "{}", text(&out));
     drop(stranger);
 
@@ -467,6 +470,7 @@ fn the_provider_charm_hands_out_a_server_pods_reach() {
     let out = m
         .pod_command(&unit, Path::new("/usr/bin/curl"))
         .unwrap()
+        .args(server.curl_auth())
         .args(["-sS", "--fail", "--max-time", "20", "--cacert"])
         .arg(&ca)
         .arg(&url)

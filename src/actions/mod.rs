@@ -1,6 +1,7 @@
 //! Action handlers. Operator-facing failures are reported with `action-fail` (the message says
 //! what was wrong); `Err` is kept for failures of the hook tools themselves.
 
+mod backups;
 mod clients;
 mod passwords;
 mod primary;
@@ -15,6 +16,9 @@ use crate::features;
 /// Run the action of `ctx`'s event.
 pub async fn run(ctx: &Context, tools: &HookTools, paths: &Paths, name: &str) -> Result<()> {
     match name {
+        "create-backup" => backups::create_backup(ctx, tools, paths, &tools.action_get()?).await,
+        "list-backups" => backups::list_backups(tools, paths).await,
+        "restore" => backups::restore(ctx, tools, paths, &tools.action_get()?).await,
         "get-password" => passwords::get_password(ctx, tools).await,
         "set-password" => passwords::set_password(ctx, tools, paths).await,
         "get-primary" => primary::get_primary(ctx, tools).await,

@@ -68,6 +68,8 @@ pub struct Applied {
     pub clients_refused: Option<String>,
     /// The `pg_hba` this hook rendered is the one PostgreSQL has loaded.
     pub hba_loaded: bool,
+    /// Why backups cannot work (a blocked status once all else is well).
+    pub backups_blocked: Option<String>,
 }
 
 impl Applied {
@@ -226,6 +228,8 @@ pub async fn apply(
     }
 
     // Render.
+    let restore = super::backups::restore_in(&observed.state);
+    let archive = super::backups::archive_stanza(&observed.s3, observed.leader);
     let served = tls.served.as_ref();
     applied.tls = served.is_some();
     let patroni_yml = render_patroni(
@@ -238,6 +242,8 @@ pub async fn apply(
         &passwords,
         served.is_some(),
         clients.hba_users(),
+        archive.as_deref(),
+        restore.as_ref(),
     );
     let monitoring = passwords.system.monitoring.expose().to_string();
     let layer = workload::render_layer(&LayerInputs {
@@ -256,6 +262,7 @@ pub async fn apply(
         },
         exporter: installed.exporter.clone(),
         monitoring_ready: true,
+        restoring: restore.is_some(),
     });
 
     // Files and layer. A new container gets its directories first.
@@ -337,12 +344,38 @@ pub async fn apply(
     let running = services
         .iter()
         .any(|s| s.name == "postgresql" && s.current == ServiceStatus::Active);
+    if let (false, Some(restore)) = (running, &restore)
+        && restore.started
+    {
+        // Patroni gave up on the bootstrap (Pebble does not restart it while restoring).
+        tracing::error!(
+            "the restore did not complete: Patroni stopped while bootstrapping from the backup"
+        );
+        return Ok(
+            applied.hold(Holdup::Blocked(if restore.plan.target.is_some() {
+                "cannot restore PITR, juju debug-log for details".into()
+            } else {
+                "Failed to restore backup".into()
+            })),
+        );
+    }
     if !running {
         client
             .restart(&["postgresql"])
             .await
             .context("starting Patroni")?;
         applied.restarted_services.push("postgresql".into());
+        if let Some(restore) = &restore {
+            applied.state.insert(
+                super::backups::RESTORE_KEY.to_string(),
+                serde_json::to_string(&super::backups::Restore {
+                    started: true,
+                    ..restore.clone()
+                })
+                .context("recording the restore")?,
+            );
+            return Ok(applied.hold(Holdup::Maintenance("restoring backup".into())));
+        }
         return Ok(applied.hold(Holdup::Maintenance(
             "Database service inactive, restarting".into(),
         )));
@@ -374,10 +407,18 @@ pub async fn apply(
     )
     .await?
     else {
-        return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
+        return Ok(applied.hold(starting(restore.as_ref())));
     };
-    if !health.is_started() {
-        return Ok(applied.hold(Holdup::Waiting("awaiting for cluster to start".into())));
+    if !health.is_started() || (restore.is_some() && !health.is_primary()) {
+        return Ok(applied.hold(starting(restore.as_ref())));
+    }
+    if restore.is_some() {
+        // The backup is restored and the cluster promoted: back to the usual bootstrap and
+        // restart policy on the next render, and the stanza checked again (a new timeline).
+        tracing::info!("the restore is complete");
+        applied
+            .forget
+            .extend([super::backups::RESTORE_KEY, super::backups::STANZA_KEY].map(String::from));
     }
     if fresh {
         record_loaded(&mut applied, &conf_fingerprint, served);
@@ -497,6 +538,18 @@ pub async fn apply(
         super::clients::gate(tools, clients, &observed.peers)?;
     }
     let clients_work = serve_clients && clients.has_work();
+    let backups = super::backups::Inputs {
+        ctx,
+        tools,
+        client,
+        state: &observed.state,
+        s3: &observed.s3,
+        leader: observed.leader,
+        primary: applied.primary,
+        fresh_container,
+        cores: resources.cpu_cores as usize,
+        bin_dir: &installed.bin_dir,
+    };
     if !(reload || converge || patch_dcs || clients_work) {
         applied.hba_loaded = true;
         if serve_clients {
@@ -505,6 +558,7 @@ pub async fn apply(
                 .insert(super::clients::PUBLISHED_KEY.to_string(), shared_json);
         }
         applied.health = Some(health);
+        converge_backups(&backups, &mut applied).await?;
         return Ok(applied);
     }
 
@@ -641,7 +695,29 @@ pub async fn apply(
         applied.restarted_postgres = true;
     }
     applied.health = Some(health);
+    converge_backups(&backups, &mut applied).await?;
     Ok(applied)
+}
+
+/// The holdup while Patroni starts (or bootstraps a restore).
+fn starting(restore: Option<&super::backups::Restore>) -> Holdup {
+    match restore {
+        Some(_) => Holdup::Maintenance("restoring backup".into()),
+        None => Holdup::Waiting("awaiting for cluster to start".into()),
+    }
+}
+
+/// The backups' part of the hook, once the database runs (its results recorded in `applied`).
+async fn converge_backups(
+    inputs: &super::backups::Inputs<'_>,
+    applied: &mut Applied,
+) -> Result<()> {
+    let done = super::backups::converge(inputs).await?;
+    applied.state.extend(done.state);
+    applied.forget.extend(done.forget);
+    applied.pushed.extend(done.pushed);
+    applied.backups_blocked = done.blocked;
+    Ok(())
 }
 
 /// The Kubernetes objects of spec §4.5: the leader applies the `-primary`/`-replicas` Services,
@@ -864,7 +940,7 @@ const SQL_KEY: &str = "sql-converged";
 const DCS_KEY: &str = "dcs-applied";
 
 /// A hex SHA-256 of the parts (length-prefixed, so that no two lists collide).
-pub(super) fn fingerprint(parts: &[&str]) -> String {
+pub(crate) fn fingerprint(parts: &[&str]) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for part in parts {
         ctx.update(&(part.len() as u64).to_le_bytes());
@@ -977,8 +1053,16 @@ fn render_patroni(
     passwords: &Passwords,
     tls: bool,
     users: Vec<(String, String)>,
+    archive: Option<&str>,
+    restore: Option<&super::backups::Restore>,
 ) -> String {
     let mut parameters: BTreeMap<String, String> = config.postgresql_parameters(resources);
+    if let Some(stanza) = archive {
+        parameters.insert(
+            "archive_command".into(),
+            workload::pgbackrest::archive_command(stanza),
+        );
+    }
     parameters.insert("shared_preload_libraries".into(), preload.join(","));
     if config.pgaudit_enabled() && preload.iter().any(|p| p == "pgaudit") {
         parameters.insert("pgaudit.log".into(), "ROLE,DDL,MISC,MISC_SET".into());
@@ -1014,6 +1098,7 @@ fn render_patroni(
             rest: passwords.patroni.clone(),
         },
         tls,
+        restore_command: restore.map(|r| workload::pgbackrest::restore_command(&r.plan)),
     })
 }
 
@@ -1047,7 +1132,7 @@ async fn push_if_changed(client: &pebble::Client, path: &str, content: &[u8]) ->
 }
 
 /// Push `content` to `path` with `mode` and owner (`None`: root) unless it already holds that.
-async fn push_file(
+pub(super) async fn push_file(
     client: &pebble::Client,
     path: &str,
     content: &[u8],

@@ -7,6 +7,7 @@
 //! status and returns, and a later hook (pebble-ready, update-status) continues.
 
 mod apply;
+pub mod backups;
 pub mod clients;
 mod observe;
 pub mod peers;

@@ -119,6 +119,8 @@ pub struct Observed {
     pub peers: super::peers::PeerView,
     /// `peers` was read from the relation and differs from what was kept.
     pub peers_changed: bool,
+    /// The S3 relation (backups).
+    pub s3: super::backups::S3Observed,
 }
 
 /// Read everything.
@@ -165,6 +167,12 @@ pub async fn observe(
             .to_string())
     };
     let workload = read_workload(&paths.containers_dir, remembered, &address_of).await?;
+    let fresh_container = matches!(&workload, Workload::Reachable { fresh: true, .. });
+    let encrypted = config
+        .as_ref()
+        .map(Config::backup_encryption)
+        .unwrap_or(true);
+    let s3 = super::backups::observe(ctx, tools, &state, fresh_container, encrypted)?;
     let address = match &workload {
         Workload::Reachable { facts, .. } => facts.address.clone(),
         Workload::Unreachable { .. } => address_of()?,
@@ -209,6 +217,7 @@ pub async fn observe(
         unhandled_endpoint,
         peers,
         peers_changed,
+        s3,
     })
 }
 

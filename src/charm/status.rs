@@ -34,6 +34,9 @@ fn unit_status(observed: &Observed, applied: &Applied) -> Status {
     if let Some(reason) = &applied.clients_refused {
         return Status::blocked(reason.clone());
     }
+    if let Some(reason) = &applied.backups_blocked {
+        return Status::blocked(reason.clone());
+    }
     if applied.primary {
         Status::active("Primary")
     } else {
@@ -73,6 +76,7 @@ mod tests {
             unhandled_endpoint: None,
             peers: Default::default(),
             peers_changed: false,
+            s3: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! Pure functions and plain data, no I/O. The flow in a hook:
 //!
 //! 1. [`Config::parse`] the map `config-get --format=json` returned: every option checked against
-//!    its Juju type and its rule ([`options::OPTIONS`], one table for all 186 options). A missing
+//!    its Juju type and its rule ([`options::OPTIONS`], one table for all 187 options). A missing
 //!    option takes its `config.yaml` default; an unknown key is ignored. The first bad option, in
 //!    option-name order, comes back as a [`ConfigError`] whose `Display` is the blocked status
 //!    (`Configuration Error: <option>: <reason>`).
@@ -191,6 +191,12 @@ impl Config {
             Some("testing") => Profile::Testing,
             _ => Profile::Production,
         }
+    }
+
+    /// `backup_encryption` (ours, on by default): the S3 repository is encrypted with a
+    /// passphrase the charm generates.
+    pub fn backup_encryption(&self) -> bool {
+        self.get_bool("backup_encryption").unwrap_or(true)
     }
 
     /// `profile_limit_memory`: the memory cap in MB (10^6 bytes), if set.

@@ -1,6 +1,7 @@
-//! The one table of the charm's 186 options, transcribed from `config.yaml` (names, Juju types,
-//! defaults, in the file's order) and from the reference's option table (spec/reference-charm.md
-//! §2.3: the PostgreSQL parameter each option becomes and its validation rule).
+//! The one table of the charm's 187 options (the reference's 186 and one of ours), transcribed
+//! from `config.yaml` (names, Juju types, defaults, in the file's order) and from the reference's
+//! option table (spec/reference-charm.md §2.3: the PostgreSQL parameter each option becomes and
+//! its validation rule).
 //!
 //! Pure data: a unit test compares every name, type and default with `config.yaml`, another checks
 //! each PostgreSQL name against the §2.2 naming rule, so the table cannot drift from either.
@@ -401,4 +402,6 @@ pub static OPTIONS: &[OptionSpec] = &[
     plugin("plugin_unaccent_enable", false),
     plugin("plugin_uuid_ossp_enable", false),
     plugin("plugin_vector_enable", false),
+    // Ours, beyond the reference.
+    boolean("backup_encryption", true, None),
 ];

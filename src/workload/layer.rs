@@ -26,6 +26,9 @@ pub struct LayerInputs {
     pub exporter: Option<String>,
     /// Whether the monitoring password exists (the exporter starts only then).
     pub monitoring_ready: bool,
+    /// A restore is in progress: Pebble must not restart Patroni when its bootstrap fails (the
+    /// charm reports the failure instead of retrying a restore that cannot succeed).
+    pub restoring: bool,
 }
 
 /// The `postgresql` ready check.
@@ -93,7 +96,11 @@ pub fn render_layer(inputs: &LayerInputs) -> Layer {
             startup: Some(Startup::Enabled),
             user: WORKLOAD_USER.into(),
             group: WORKLOAD_USER.into(),
-            on_failure: Some(ServiceAction::Restart),
+            on_failure: Some(if inputs.restoring {
+                ServiceAction::Ignore
+            } else {
+                ServiceAction::Restart
+            }),
             environment: env,
             ..Service::default()
         },
@@ -172,6 +179,7 @@ mod tests {
             ready_check: ReadyCheck::Http("http://10.1.2.3:8008/health".into()),
             exporter: Some("/usr/bin/prometheus-postgres-exporter".into()),
             monitoring_ready: true,
+            restoring: false,
         }
     }
 
@@ -202,6 +210,7 @@ mod tests {
         let layer = render_layer(&LayerInputs {
             in_kubernetes: true,
             monitoring_ready: false,
+            restoring: false,
             ..inputs()
         });
         let env = &layer.services["postgresql"].environment;

@@ -77,6 +77,9 @@ pub struct PatroniInputs {
     /// TLS is on: the key, certificate and CA files are in place, PostgreSQL serves TLS (1.2 at
     /// least) and Patroni's REST API answers on https only.
     pub tls: bool,
+    /// A restore is in progress: Patroni bootstraps the cluster with this command (pgBackRest's
+    /// `restore`, spec §5.1) instead of `initdb`.
+    pub restore_command: Option<String>,
 }
 
 /// Parameters every member gets regardless of config (spec §5.1 bootstrap parameters).
@@ -194,6 +197,21 @@ pub fn render_patroni_yml(inputs: &PatroniInputs) -> String {
             },
         },
     });
+    if let Some(command) = &inputs.restore_command {
+        let bootstrap = doc["bootstrap"]
+            .as_object_mut()
+            .expect("bootstrap is a map");
+        bootstrap.remove("initdb");
+        bootstrap.insert("method".into(), json!("pgbackrest"));
+        bootstrap.insert(
+            "pgbackrest".into(),
+            json!({
+                "command": command,
+                "keep_existing_recovery_conf": true,
+                "no_params": true,
+            }),
+        );
+    }
     if inputs.tls {
         doc["restapi"]["certfile"] = json!(TLS_CERT_FILE);
         doc["restapi"]["keyfile"] = json!(TLS_KEY_FILE);
@@ -252,7 +270,30 @@ mod tests {
                 rest: Secret::new("rest"),
             },
             tls: false,
+            restore_command: None,
         }
+    }
+
+    #[test]
+    fn a_restore_bootstraps_with_pgbackrest_instead_of_initdb() {
+        let dcs = Dcs::Kubernetes {
+            pod_ip: "10.1.2.3".into(),
+        };
+        let doc: serde_yaml::Value = serde_yaml::from_str(&render_patroni_yml(&PatroniInputs {
+            restore_command: Some("pgbackrest --stanza=m.patroni-pg restore".into()),
+            ..inputs(dcs)
+        }))
+        .unwrap();
+        let bootstrap = &doc["bootstrap"];
+        assert!(bootstrap.get("initdb").is_none());
+        assert_eq!(bootstrap["method"], "pgbackrest");
+        assert_eq!(
+            bootstrap["pgbackrest"]["command"],
+            "pgbackrest --stanza=m.patroni-pg restore"
+        );
+        assert_eq!(bootstrap["pgbackrest"]["keep_existing_recovery_conf"], true);
+        assert_eq!(bootstrap["pgbackrest"]["no_params"], true);
+        assert!(bootstrap["dcs"].get("postgresql").is_some());
     }
 
     #[test]

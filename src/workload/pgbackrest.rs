@@ -63,6 +63,26 @@ pub struct ConfInputs<'a> {
     pub cipher_passphrase: Option<&'a Secret>,
     /// CPU cores of the unit; restores use all but two of them (one at least).
     pub cores: usize,
+    /// The workload's pgBackRest has block incremental backups outside beta (2.46 and later;
+    /// 2.45 refuses `repo1-block` without `--beta`).
+    pub block_incremental: bool,
+}
+
+/// Whether `pgbackrest version`'s output (`pgBackRest 2.45`) names a version with block
+/// incremental backups outside beta (2.46 or later).
+pub fn has_block_incremental(version_output: &str) -> bool {
+    let Some(version) = version_output.split_whitespace().nth(1) else {
+        return false;
+    };
+    let mut parts = version.split('.').map(|p| {
+        p.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+            .unwrap_or(0)
+    });
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (2, 46)
 }
 
 /// Why `pgbackrest.conf` cannot be rendered. No variant holds a value.
@@ -163,7 +183,9 @@ pub fn render_conf(p: &ConfInputs) -> Result<Secret, ConfError> {
         line(format_args!("repo1-cipher-type=aes-256-cbc"));
         line(format_args!("repo1-cipher-pass={}", pass.expose()));
     }
-    line(format_args!("repo1-block=y"));
+    if p.block_incremental {
+        line(format_args!("repo1-block=y"));
+    }
     line(format_args!("repo1-bundle=y"));
     line(format_args!("start-fast=y"));
     line(format_args!(""));
@@ -501,6 +523,166 @@ pub fn backup_label_from_output(stdout: &str) -> Option<String> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Stanza initialisation and restore
+
+/// The stanza's restore target, as the charm records it while a restore runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestorePlan {
+    /// The stanza restored from.
+    pub stanza: String,
+    /// The backup set (`--set`), when a backup-id was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `restore-to-time` as given (`latest` or a timestamp), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The timeline to follow (hex, without `0x`), for a backup-id with a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
+}
+
+/// The command Patroni bootstraps a restore with (spec §5.1): pgBackRest's `restore` into the
+/// data directory, to the backup set and/or the point in time of `plan`.
+pub fn restore_command(plan: &RestorePlan) -> String {
+    let mut parts = vec![
+        "pgbackrest".to_string(),
+        format!("--stanza={}", plan.stanza),
+        format!("--pg1-path={DATA_DIR}"),
+    ];
+    if let Some(label) = &plan.label {
+        parts.push(format!("--set={label}"));
+    }
+    if let Some(tl) = &plan.timeline {
+        parts.push(format!("--target-timeline=0x{tl}"));
+    }
+    match plan.target.as_deref() {
+        Some("latest") => parts.push("--type=default".into()),
+        Some(time) => {
+            parts.push("--target-action=promote".into());
+            // Patroni splits the command as a shell would: the quotes keep the time one word.
+            parts.push(format!("\"--target={time}\""));
+            parts.push("--type=time".into());
+        }
+        None => {
+            parts.push("--target-action=promote".into());
+            parts.push("--type=immediate".into());
+        }
+    }
+    parts.push("restore".into());
+    parts.join(" ")
+}
+
+/// The cluster's system identifier from `pg_controldata`'s output.
+pub fn system_id_from_controldata(output: &str) -> Option<String> {
+    output.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "Database system identifier")
+            .then(|| value.trim().to_string())
+            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+/// Why a repository cannot take this cluster's backups (spec §9.3 step 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoProblem {
+    /// Another cluster's stanza or system id is there.
+    Foreign,
+    /// pgBackRest reports the stanza invalid; its message.
+    Invalid(String),
+}
+
+impl fmt::Display for RepoProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepoProblem::Foreign => {
+                f.write_str("the S3 repository has backups from another cluster")
+            }
+            RepoProblem::Invalid(message) => write!(
+                f,
+                "failed to initialize stanza, check your S3 settings: {}",
+                message.chars().take(120).collect::<String>()
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RepoStanza {
+    name: String,
+    status: RepoStatus,
+    db: Vec<RepoDb>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RepoStatus {
+    code: i64,
+    message: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RepoDb {
+    #[serde(rename = "system-id")]
+    system_id: Option<u64>,
+}
+
+/// Whether the repository whose `pgbackrest info --output=json` is `info_json` can hold
+/// `stanza`'s backups for the cluster `system_id`: only `stanza` there, and with this cluster's
+/// system id once it has one. `model_uuid_in_repo` is the content of `model-uuid.txt` (`None`:
+/// absent), which must name `model_uuid` when present.
+pub fn check_repository(
+    info_json: &str,
+    stanza: &str,
+    system_id: &str,
+    model_uuid_in_repo: Option<&str>,
+    model_uuid: &str,
+) -> Result<(), RepoProblem> {
+    if model_uuid_in_repo.is_some_and(|found| found.trim() != model_uuid) {
+        return Err(RepoProblem::Foreign);
+    }
+    let stanzas: Vec<RepoStanza> = serde_json::from_str(info_json)
+        .map_err(|_| RepoProblem::Invalid("cannot read pgbackrest info".into()))?;
+    for found in &stanzas {
+        if found.name != stanza {
+            return Err(RepoProblem::Foreign);
+        }
+        // 1-3 (missing stanza path, no valid backup, missing stanza data) are what
+        // stanza-create and a first backup fix; 6 is a backup running. The rest (other
+        // errors, cipher or database mismatches between repositories) need the operator.
+        if !matches!(found.status.code, 0..=3 | 6) {
+            return Err(RepoProblem::Invalid(found.status.message.clone()));
+        }
+        if found
+            .db
+            .iter()
+            .filter_map(|db| db.system_id)
+            .any(|id| id.to_string() != system_id)
+        {
+            return Err(RepoProblem::Foreign);
+        }
+    }
+    Ok(())
+}
+
+/// pgBackRest's `ERROR`/`WARN` lines from a failed command's output, joined, at most 120
+/// characters (the tail of the reference's blocked message).
+pub fn error_lines(output: &str) -> String {
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("ERROR:") || l.contains("WARN:"))
+        .collect();
+    let text = if lines.is_empty() {
+        output.trim().lines().last().unwrap_or_default().to_string()
+    } else {
+        lines.join(" ")
+    };
+    text.chars().take(120).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +740,7 @@ mod tests {
             stanza: "prod.patroni-pg",
             cipher_passphrase: Some(&pass),
             cores: 8,
+            block_incremental: true,
         })
         .unwrap();
         assert_eq!(
@@ -608,6 +791,7 @@ process-max=6
             stanza: "m.patroni-pg",
             cipher_passphrase: None,
             cores: 1,
+            block_incremental: false,
         })
         .unwrap();
         assert_eq!(
@@ -627,7 +811,6 @@ repo1-s3-bucket=pg-backups
 repo1-s3-uri-style=host
 repo1-s3-key=AKIAEXAMPLE
 repo1-s3-key-secret=Sup3rS3cretKey/with+chars
-repo1-block=y
 repo1-bundle=y
 start-fast=y
 
@@ -652,6 +835,7 @@ process-max=1
                 stanza: "m.patroni-pg",
                 cipher_passphrase: None,
                 cores,
+                block_incremental: true,
             })
             .unwrap();
             assert!(
@@ -670,6 +854,7 @@ process-max=1
                 stanza,
                 cipher_passphrase: pass,
                 cores: 4,
+                block_incremental: true,
             })
         };
         let injected = "x\nrepo1-storage-verify-tls=n";
@@ -1019,5 +1204,105 @@ process-max=1
         assert_eq!(backup_label_from_output("new backup label = "), None);
         assert_eq!(backup_label_from_output("new backup label = ../x"), None);
         assert_eq!(backup_label_from_output(""), None);
+    }
+
+    #[test]
+    fn restore_commands_follow_the_target() {
+        let plan = |label: Option<&str>, target: Option<&str>, tl: Option<&str>| RestorePlan {
+            stanza: "m.patroni-pg".into(),
+            label: label.map(str::to_string),
+            target: target.map(str::to_string),
+            timeline: tl.map(str::to_string),
+        };
+        assert_eq!(
+            restore_command(&plan(Some("20261128-101500F"), None, None)),
+            "pgbackrest --stanza=m.patroni-pg --pg1-path=/var/lib/postgresql/data/pgdata \
+             --set=20261128-101500F --target-action=promote --type=immediate restore"
+        );
+        assert_eq!(
+            restore_command(&plan(None, Some("latest"), None)),
+            "pgbackrest --stanza=m.patroni-pg --pg1-path=/var/lib/postgresql/data/pgdata \
+             --type=default restore"
+        );
+        let pitr = restore_command(&plan(None, Some("2026-11-28 10:00:00+00"), Some("2")));
+        assert!(pitr.ends_with(
+            "--target-timeline=0x2 --target-action=promote \
+             \"--target=2026-11-28 10:00:00+00\" --type=time restore"
+        ));
+        // Patroni splits it as a shell would: the time stays one argument.
+        let words = pebble::split_command(&pitr).unwrap();
+        assert!(words.contains(&"--target=2026-11-28 10:00:00+00".to_string()));
+    }
+
+    #[test]
+    fn block_incremental_needs_2_46() {
+        assert!(!has_block_incremental("pgBackRest 2.45\n"));
+        assert!(has_block_incremental("pgBackRest 2.46"));
+        assert!(has_block_incremental("pgBackRest 2.53.1"));
+        assert!(has_block_incremental("pgBackRest 3.0dev"));
+        assert!(!has_block_incremental(""));
+    }
+
+    #[test]
+    fn the_system_id_is_read_from_pg_controldata() {
+        let out = "pg_control version number:            1300\n\
+                   Database system identifier:           7441234567890123456\n";
+        assert_eq!(
+            system_id_from_controldata(out).as_deref(),
+            Some("7441234567890123456")
+        );
+        assert_eq!(system_id_from_controldata("nothing"), None);
+    }
+
+    #[test]
+    fn foreign_and_invalid_repositories_are_told_apart() {
+        let ours = r#"[{"name":"m.patroni-pg","status":{"code":0,"message":"ok"},
+                        "db":[{"system-id":744}]}]"#;
+        assert_eq!(
+            check_repository(ours, "m.patroni-pg", "744", None, "u"),
+            Ok(())
+        );
+        assert_eq!(
+            check_repository("[]", "m.patroni-pg", "744", Some("u\n"), "u"),
+            Ok(())
+        );
+        assert_eq!(
+            check_repository(ours, "m.patroni-pg", "745", None, "u"),
+            Err(RepoProblem::Foreign)
+        );
+        assert_eq!(
+            check_repository(ours, "other.patroni-pg", "744", None, "u"),
+            Err(RepoProblem::Foreign)
+        );
+        assert_eq!(
+            check_repository("[]", "m.patroni-pg", "744", Some("another-uuid"), "u"),
+            Err(RepoProblem::Foreign)
+        );
+        let missing = r#"[{"name":"m.patroni-pg","status":{"code":1,"message":"missing stanza path"},"db":[]}]"#;
+        assert_eq!(
+            check_repository(missing, "m.patroni-pg", "744", None, "u"),
+            Ok(())
+        );
+        let broken = r#"[{"name":"m.patroni-pg","status":{"code":99,"message":"other"},"db":[]}]"#;
+        let err = check_repository(broken, "m.patroni-pg", "744", None, "u").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to initialize stanza, check your S3 settings: other"
+        );
+        assert_eq!(
+            RepoProblem::Foreign.to_string(),
+            "the S3 repository has backups from another cluster"
+        );
+    }
+
+    #[test]
+    fn error_lines_keep_errors_and_warnings_only() {
+        let out = "2026 P00   INFO: stanza-create command begin\n\
+                   2026 P00  ERROR: [049]: unable to get info for path/file: Forbidden\n";
+        assert_eq!(
+            error_lines(out),
+            "2026 P00  ERROR: [049]: unable to get info for path/file: Forbidden"
+        );
+        assert_eq!(error_lines(&"x".repeat(300)).len(), 120);
     }
 }

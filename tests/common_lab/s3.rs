@@ -51,6 +51,9 @@ pub const S3_HOST: &str = "s3.lab";
 /// The region moto is used with.
 pub const S3_REGION: &str = "us-east-1";
 
+/// Requests moto answers before it authenticates: the lab user's creation.
+const IAM_SETUP_REQUESTS: u32 = 3;
+
 /// Longest wait for moto or nginx to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -153,6 +156,9 @@ impl S3Server {
                 // for a bucket (virtual-hosted style, which `<bucket>.s3.lab` could not resolve
                 // to anyway).
                 c.env("S3_IGNORE_SUBDOMAIN_BUCKETNAME", "true");
+                // Requests are authenticated (keys and signatures checked, as a real S3 server
+                // does) after the first three, which create the lab's user and its keys.
+                c.env("INITIAL_NO_AUTH_ACTION_COUNT", IAM_SETUP_REQUESTS.to_string());
                 c
             });
         let nginx_bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
@@ -178,20 +184,34 @@ impl S3Server {
                 c
             },
         );
-        let server = S3Server {
+        let mut server = S3Server {
             endpoint: format!("https://localhost:{port}"),
             port,
             ca_pem,
             ca_file,
-            access_key: "lab-access-key".into(),
-            secret_key: "lab-secret-key".into(),
+            access_key: "setup".into(),
+            secret_key: "setup".into(),
             region: S3_REGION.into(),
             dir,
             python,
             moto,
             nginx,
         };
-        // Through nginx to moto, TLS verified: the server is whole.
+        // The lab's user, allowed everything in S3, and its keys (IAM_SETUP_REQUESTS requests).
+        let out = server.client(
+            "iam",
+            "iam.create_user(UserName='lab')\n\
+             iam.put_user_policy(UserName='lab', PolicyName='s3', PolicyDocument=json.dumps(\n\
+             \x20   {'Version': '2012-10-17', 'Statement': [\n\
+             \x20       {'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}))\n\
+             key = iam.create_access_key(UserName='lab')['AccessKey']\n\
+             print(json.dumps([key['AccessKeyId'], key['SecretAccessKey']]))",
+            &[],
+        );
+        let [access, secret]: [String; 2] = serde_json::from_slice(&out.stdout).unwrap();
+        server.access_key = access;
+        server.secret_key = secret;
+        // Through nginx to moto, TLS verified, signed with the keys: the server is whole.
         server.boto("s3.list_buckets()", &[]);
         server
     }
@@ -235,6 +255,27 @@ impl S3Server {
         Some(said)
     }
 
+    /// curl's arguments to sign a request with the lab user's keys (the server authenticates).
+    /// curl signs the payload's hash only when the header names it.
+    pub fn curl_auth(&self) -> Vec<String> {
+        vec![
+            "-H".into(),
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD".into(),
+            "--aws-sigv4".into(),
+            format!("aws:amz:{}:s3", self.region),
+            "--user".into(),
+            format!("{}:{}", self.access_key, self.secret_key),
+        ]
+    }
+
+    /// Store `body` as `key` in `bucket`.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &str) {
+        self.boto(
+            "s3.put_object(Bucket=args[0], Key=args[1], Body=args[2].encode())",
+            &[bucket, key, body],
+        );
+    }
+
     /// Create `bucket`.
     pub fn create_bucket(&self, bucket: &str) {
         self.boto("s3.create_bucket(Bucket=args[0])", &[bucket]);
@@ -264,14 +305,19 @@ impl S3Server {
     /// Run `code` with `s3` a boto3 client of this server (path-style, TLS verified against
     /// the CA) and `args` the given strings; panics with its error when it fails.
     fn boto(&self, code: &str, args: &[&str]) -> Output {
+        self.client("s3", code, args)
+    }
+
+    /// Run `code` with `<service>` a boto3 client of this server (see [`S3Server::boto`]).
+    fn client(&self, service: &str, code: &str, args: &[&str]) -> Output {
         let script = format!(
             "import json, sys\n\
              import boto3\n\
              from botocore.config import Config\n\
              endpoint, ca, region = sys.argv[1:4]\n\
              args = sys.argv[4:]\n\
-             s3 = boto3.client('s3', endpoint_url=endpoint, verify=ca, region_name=region,\n\
-             \x20   config=Config(s3={{'addressing_style': 'path'}}))\n\
+             {service} = boto3.client('{service}', endpoint_url=endpoint, verify=ca,\n\
+             \x20   region_name=region, config=Config(s3={{'addressing_style': 'path'}}))\n\
              {code}\n"
         );
         #[allow(clippy::disallowed_methods)] // boto3 from the test S3 server's venv

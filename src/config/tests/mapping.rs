@@ -309,7 +309,10 @@ fn hash_is_stable_and_follows_values() {
         Config::defaults().hash()
     );
     let canonical = Config::defaults().canonical_json();
-    assert!(canonical.starts_with("{\"connection_authentication_timeout\":60,"));
+    assert!(
+        canonical
+            .starts_with("{\"backup_encryption\":true,\"connection_authentication_timeout\":60,")
+    );
     assert!(canonical.contains("\"ldap_map\":null"));
 }
 

@@ -11,7 +11,7 @@ const CONFIG_YAML: &str = include_str!("../../../config.yaml");
 fn table_matches_config_yaml_names_types_and_defaults() {
     let yaml: Yaml = serde_yaml::from_str(CONFIG_YAML).expect("config.yaml parses");
     let declared = yaml["options"].as_mapping().expect("options mapping");
-    assert_eq!(declared.len(), 186);
+    assert_eq!(declared.len(), 187);
     assert_eq!(OPTIONS.len(), declared.len());
     for (spec, (name, option)) in OPTIONS.iter().zip(declared) {
         let name = name.as_str().expect("option name");

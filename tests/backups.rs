@@ -85,7 +85,14 @@ impl Lab {
 
     fn operator(&mut self) -> postgres_client::Client {
         let pw = self.d.password("operator");
-        self.d.connect(0, "operator", &pw).unwrap()
+        self.d.connect(0, "operator", &pw).unwrap_or_else(|e| {
+            let hba = self.d.pull("/var/lib/postgresql/data/pgdata/pg_hba.conf");
+            panic!(
+                "connecting as operator: {e}\npg_hba.conf:\n{}\n{}",
+                String::from_utf8_lossy(&hba),
+                self.d.log_tail(60)
+            )
+        })
     }
 
     /// Run an action on the unit; its results, or its failure message.

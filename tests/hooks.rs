@@ -201,6 +201,39 @@ fn unbuilt_relations_say_so_in_the_log() {
     let h = harness(true);
     let run = h
         .run(
+            "hooks/logging-relation-changed",
+            &[
+                ("JUJU_RELATION", "logging"),
+                ("JUJU_RELATION_ID", "logging:4"),
+                ("JUJU_REMOTE_APP", "loki"),
+                ("JUJU_REMOTE_UNIT", "loki/0"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let logs = run.calls_to("juju-log");
+    assert!(
+        logs.iter().any(|c| c
+            .args
+            .last()
+            .unwrap()
+            .contains("logging relation is not implemented")),
+        "{logs:?}"
+    );
+    assert!(run.calls_to("relation-set").is_empty());
+}
+
+#[test]
+fn malformed_s3_parameters_are_refused_without_echoing_the_keys() {
+    let mut h = harness(true);
+    h.answer("relation-ids s3-parameters", "[\"s3-parameters:4\"]\n")
+        .answer("relation-list --format=json --app -r s3-parameters:4", "\"s3\"\n")
+        .answer(
+        "relation-get --format=json -r s3-parameters:4",
+        "{\"bucket\": \"b\", \"access-key\": \"AKIA-SEEKRIT\", \"secret-key\": \"very-seekrit-key\", \"endpoint\": \"http://s3.example\"}\n",
+    );
+    let run = h
+        .run(
             "hooks/s3-parameters-relation-changed",
             &[
                 ("JUJU_RELATION", "s3-parameters"),
@@ -217,10 +250,13 @@ fn unbuilt_relations_say_so_in_the_log() {
             .args
             .last()
             .unwrap()
-            .contains("s3-parameters relation is not implemented")),
+            .contains("the S3 provider's data is refused: S3 endpoint must use https")),
         "{logs:?}"
     );
-    assert!(run.calls_to("relation-set").is_empty());
+    for call in &run.calls {
+        let text = format!("{:?} {}", call.args, call.stdin);
+        assert!(!text.contains("seekrit"), "a key leaked: {text}");
+    }
 }
 
 #[test]
@@ -275,7 +311,14 @@ fn actions_fail_plainly_when_they_cannot_run() {
         "The action can be run only for system users or Patroni: backup, replication, rewind, operator, monitoring, patroni not postgres"
     );
     let run = h.run("actions/create-backup", &[]).unwrap();
-    assert!(run.calls_to("action-fail")[0].args[1].starts_with("create-backup is not implemented"));
+    assert_eq!(
+        run.calls_to("action-fail")[0].args[1],
+        "Relation with s3-integrator charm missing, cannot create/restore backup."
+    );
+    let run = h.run("actions/resume-upgrade", &[]).unwrap();
+    assert!(
+        run.calls_to("action-fail")[0].args[1].starts_with("resume-upgrade is not implemented")
+    );
     let run = h.run("actions/frobnicate", &[]).unwrap();
     assert!(run.calls_to("action-fail")[0].args[1].contains("unknown action"));
 

@@ -103,7 +103,11 @@ fn the_server_verifies_with_its_ca_only() {
     server.create_bucket("lab-bucket");
 
     // With the CA: the bucket list, from moto through nginx.
-    let out = curl(&server, &format!("{}/", server.endpoint), Some(&server.ca_file));
+    let out = curl(
+        &server,
+        &format!("{}/", server.endpoint),
+        Some(&server.ca_file),
+    );
     assert!(out.status.success(), "{}\n{}", text(&out), server.logs());
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.contains("<Name>lab-bucket</Name>"), "{body}");
@@ -129,7 +133,11 @@ fn the_server_verifies_with_its_ca_only() {
     assert!(text(&out).contains("unable to get local issuer certificate"));
     let other = tempfile::tempdir().unwrap();
     let stranger = S3Server::start(other.path());
-    let out = curl(&server, &format!("{}/", server.endpoint), Some(&stranger.ca_file));
+    let out = curl(
+        &server,
+        &format!("{}/", server.endpoint),
+        Some(&stranger.ca_file),
+    );
     assert_eq!(out.status.code(), Some(35), "{}", text(&out));
     drop(stranger);
 

@@ -70,6 +70,9 @@ pub struct Applied {
     pub hba_loaded: bool,
     /// Why backups cannot work (a blocked status once all else is well).
     pub backups_blocked: Option<String>,
+    /// What this hook recorded calls for another pass in the same hook (a restore finished:
+    /// the usual bootstrap and restart policy go back into the workload now, not a hook later).
+    pub again: bool,
 }
 
 impl Applied {
@@ -113,6 +116,33 @@ impl Applied {
             parts.push(format!("{} SQL changes", self.sql_writes));
         }
         parts.join("; ")
+    }
+
+    /// Fold a second pass's results over this one's.
+    pub fn then(self, mut next: Applied) -> Applied {
+        let mut state = self.state;
+        for key in &next.forget {
+            state.remove(key);
+        }
+        state.append(&mut next.state);
+        next.state = state;
+        let mut forget = self.forget;
+        forget.append(&mut next.forget);
+        forget.retain(|k| !next.state.contains_key(k));
+        next.forget = forget;
+        let mut pushed = self.pushed;
+        pushed.append(&mut next.pushed);
+        next.pushed = pushed;
+        let mut restarted = self.restarted_services;
+        restarted.append(&mut next.restarted_services);
+        next.restarted_services = restarted;
+        next.wrote_secret |= self.wrote_secret;
+        next.replanned |= self.replanned;
+        next.reloaded |= self.reloaded;
+        next.restarted_postgres |= self.restarted_postgres;
+        next.patched_dcs |= self.patched_dcs;
+        next.sql_writes += self.sql_writes;
+        next
     }
 
     fn hold(mut self, holdup: Holdup) -> Applied {
@@ -419,6 +449,9 @@ pub async fn apply(
         applied
             .forget
             .extend([super::backups::RESTORE_KEY, super::backups::STANZA_KEY].map(String::from));
+        applied.again = true;
+        applied.health = Some(health);
+        return Ok(applied);
     }
     if fresh {
         record_loaded(&mut applied, &conf_fingerprint, served);

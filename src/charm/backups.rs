@@ -409,11 +409,16 @@ async fn push_conf(
     view: &S3View,
     out: &mut Converged,
 ) -> Result<String> {
+    let version = pgbackrest(i.client, &["version"], None, Some(HOOK_COMMAND_TIMEOUT))
+        .await?
+        .check()
+        .context("running pgbackrest version")?;
     let conf = match pgbackrest::render_conf(&pgbackrest::ConfInputs {
         s3: params,
         stanza: &view.stanza,
         cipher_passphrase: passphrase,
         cores: i.cores,
+        block_incremental: pgbackrest::has_block_incremental(&version.stdout_text()),
     }) {
         Ok(c) => c,
         Err(e) => {

@@ -95,6 +95,19 @@ pub async fn reconcile(
             .unwrap_or_default(),
     )?;
     let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
+    if applied.again {
+        // The second pass sees what the first recorded, and the container it left.
+        let mut second = observed.clone();
+        for key in &applied.forget {
+            second.state.remove(key);
+        }
+        second.state.extend(applied.state.clone());
+        if let Workload::Reachable { fresh, .. } = &mut second.workload {
+            *fresh = false;
+        }
+        let next = apply::apply(ctx, tools, paths, &second, &tls, &mut clients).await?;
+        applied = applied.then(next);
+    }
     let mut peers = observed.peers.clone();
     if observed.leader {
         peers::share_clients(tools, &mut peers, &clients.clients)?;

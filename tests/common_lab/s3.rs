@@ -158,7 +158,10 @@ impl S3Server {
                 c.env("S3_IGNORE_SUBDOMAIN_BUCKETNAME", "true");
                 // Requests are authenticated (keys and signatures checked, as a real S3 server
                 // does) after the first three, which create the lab's user and its keys.
-                c.env("INITIAL_NO_AUTH_ACTION_COUNT", IAM_SETUP_REQUESTS.to_string());
+                c.env(
+                    "INITIAL_NO_AUTH_ACTION_COUNT",
+                    IAM_SETUP_REQUESTS.to_string(),
+                );
                 c
             });
         let nginx_bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]

@@ -250,6 +250,23 @@ fn backups_are_encrypted_listed_and_restored_to_a_backup_or_a_time() {
         checked += 1;
     }
     assert!(checked > 5, "only {checked} objects checked");
+    // Beside each backup, its log; and the last request's metadata.
+    let objects = lab.server.list_objects(BUCKET);
+    let backup_dir = format!("cluster-a/backup/{stanza}/");
+    assert!(
+        objects.contains(&format!("{backup_dir}latest")),
+        "{objects:#?}"
+    );
+    let logs = objects
+        .iter()
+        .filter(|k| k.starts_with(&backup_dir) && k.ends_with("/backup.log"));
+    assert_eq!(logs.count(), 2, "{objects:#?}");
+    let latest = String::from_utf8(
+        lab.server
+            .get_object(BUCKET, &format!("{backup_dir}latest")),
+    )
+    .unwrap();
+    assert!(latest.contains(&format!("Unit Name: {UNIT}")), "{latest}");
 
     // Bad restores change nothing.
     assert_eq!(
@@ -290,6 +307,26 @@ fn backups_are_encrypted_listed_and_restored_to_a_backup_or_a_time() {
     lab.restore(&[("restore-to-time", &time)]);
     let sql = lab.operator();
     assert_eq!(rows(&sql), "PLAINTEXT-MARKER-7f3a9c,before-time");
+    sql.execute("INSERT INTO marks VALUES ('on-the-latest-timeline')");
+    archive_now(&sql);
+    drop(sql);
+
+    // A time no WAL reaches: the bootstrap fails and says so; another restore recovers.
+    let results = lab
+        .action("restore", &[("restore-to-time", "2099-01-01 00:00:00+00")])
+        .unwrap();
+    assert_eq!(results["restore-status"], "restore started");
+    lab.wait_status(
+        "blocked",
+        "cannot restore PITR, juju debug-log for details",
+        300,
+    );
+    lab.restore(&[("restore-to-time", "latest")]);
+    let sql = lab.operator();
+    assert_eq!(
+        rows(&sql),
+        "PLAINTEXT-MARKER-7f3a9c,before-time,on-the-latest-timeline"
+    );
 }
 
 #[test]

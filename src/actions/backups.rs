@@ -217,13 +217,24 @@ pub async fn create_backup(
         started.elapsed().as_secs_f64()
     ))?;
     let log_path = format!("backup/{}/{label}/backup.log", view.stanza);
-    let put = run_pgbackrest(
+    let mut put = run_pgbackrest(
         &client,
         &["repo-put", "--raw", &log_path],
         Some(log.as_bytes()),
         None,
     )
     .await?;
+    if put.exit_code == 0 {
+        // pgBackRest's backup clears what it does not know from the stanza's backup path:
+        // the request's metadata goes there again.
+        put = run_pgbackrest(
+            &client,
+            &["repo-put", "--raw", &latest],
+            Some(metadata.as_bytes()),
+            None,
+        )
+        .await?;
+    }
     if put.exit_code != 0 {
         tools.action_fail("Error uploading logs to S3")?;
         return finish(ctx, tools, paths).await;
@@ -291,9 +302,19 @@ pub async fn restore(
     let Some(view) = usable_view(tools, &state)? else {
         return Ok(());
     };
+    let client = workload_client(paths)?;
     if backups::restore_in(&state).is_some() {
-        tools.action_fail("A restore is already in progress")?;
-        return Ok(());
+        // A restore whose bootstrap failed (Patroni stopped) may be replaced by another one.
+        let running = client
+            .list_services(&["postgresql"])
+            .await
+            .context("reading the workload's services")?
+            .iter()
+            .any(|s| s.current == pebble::ServiceStatus::Active);
+        if running {
+            tools.action_fail("A restore is already in progress")?;
+            return Ok(());
+        }
     }
     let units = tools.goal_state().map(|g| g.planned_units()).unwrap_or(1);
     if units > 1 {
@@ -302,7 +323,6 @@ pub async fn restore(
         )?;
         return Ok(());
     }
-    let client = workload_client(paths)?;
     let rows = match info(&client, &view.stanza).await? {
         Ok(json) => pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path)
             .map(|(_, rows)| rows),

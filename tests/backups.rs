@@ -6,126 +6,8 @@ mod common_lab;
 
 use std::time::Duration;
 
-use common_lab::s3::{self, S3_PYTHON_ENV, S3Server};
-use common_lab::{APP, Deployment, postgres_client};
-
-const PROVIDER: &str = "s3-provider";
-const BUCKET: &str = "pg-backups";
-const PATH: &str = "/cluster-a";
-const UNIT: &str = "postgresql-k8s/0";
-
-/// The charm, the provider and the server, related.
-struct Lab {
-    d: Deployment,
-    server: S3Server,
-    _dir: tempfile::TempDir,
-}
-
-impl Lab {
-    /// Deploy with `config` for the charm; the provider configured for the server (bucket
-    /// created) and related; wait until the unit is active again.
-    fn start(config: &[(&str, &str)]) -> Lab {
-        let python = s3::s3_python();
-        let dir = tempfile::tempdir().unwrap();
-        let server = S3Server::start(dir.path());
-        server.create_bucket(BUCKET);
-        let mut d = common_lab::deploy_in(
-            false,
-            config,
-            &[(S3_PYTHON_ENV, python.display().to_string().as_str())],
-        );
-        server.expose_to(&d.model, UNIT).expect("a pod");
-        let provider = s3::s3_provider_charm(d.scratch());
-        let endpoint = server.endpoint_in(&d.model);
-        let config: Vec<(String, String)> = [
-            ("bucket", BUCKET),
-            ("access-key", server.access_key.as_str()),
-            ("secret-key", server.secret_key.as_str()),
-            ("endpoint", endpoint.as_str()),
-            ("region", server.region.as_str()),
-            ("path", PATH),
-            ("s3-uri-style", "path"),
-            ("tls-ca-chain", server.ca_pem.as_str()),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        d.model.deploy(&provider, None, 1, &config).unwrap();
-        common_lab::settle_ok(&mut d.model);
-        d.model
-            .integrate(&format!("{APP}:s3-parameters"), PROVIDER)
-            .unwrap();
-        let mut lab = Lab {
-            d,
-            server,
-            _dir: dir,
-        };
-        lab.wait_status("active", "Primary", 180);
-        lab
-    }
-
-    fn wait_status(&mut self, status: &str, message: &str, secs: u64) {
-        let ok = self.d.wait_for_status(UNIT, status, message, secs);
-        assert!(
-            ok,
-            "{UNIT} never showed {status} {message:?}: {:?}\n{}\n{}",
-            self.d.model.unit_status(UNIT),
-            self.d.log_tail(60),
-            self.server.logs()
-        );
-    }
-
-    /// Set the provider's option `key` (the relation data changes, the charm reacts).
-    fn provider_config(&mut self, key: &str, value: &str) {
-        self.d
-            .model
-            .config(PROVIDER, &[(key.to_string(), value.to_string())], &[])
-            .unwrap();
-    }
-
-    fn operator(&mut self) -> postgres_client::Client {
-        let pw = self.d.password("operator");
-        self.d.connect(0, "operator", &pw).unwrap_or_else(|e| {
-            let hba = self.d.pull("/var/lib/postgresql/data/pgdata/pg_hba.conf");
-            panic!(
-                "connecting as operator: {e}\npg_hba.conf:\n{}\n{}",
-                String::from_utf8_lossy(&hba),
-                self.d.log_tail(60)
-            )
-        })
-    }
-
-    /// Run an action on the unit; its results, or its failure message.
-    fn action(
-        &mut self,
-        name: &str,
-        params: &[(&str, &str)],
-    ) -> Result<std::collections::BTreeMap<String, String>, String> {
-        let record = self.d.run(UNIT, name, params);
-        let action = record.action.unwrap();
-        match action.failed {
-            None => Ok(action.results),
-            Some(message) => Err(message),
-        }
-    }
-
-    fn backup(&mut self, kind: &str) -> String {
-        let results = self
-            .action("create-backup", &[("type", kind)])
-            .unwrap_or_else(|e| panic!("{kind} backup: {e}\n{}", self.d.log_tail(40)));
-        assert_eq!(results["backup-status"], "backup created");
-        results["backup-id"].clone()
-    }
-
-    /// Restore with `params`, then wait for the cluster to serve again.
-    fn restore(&mut self, params: &[(&str, &str)]) {
-        let results = self
-            .action("restore", params)
-            .unwrap_or_else(|e| panic!("restore {params:?}: {e}\n{}", self.d.log_tail(60)));
-        assert_eq!(results["restore-status"], "restore started");
-        self.wait_status("active", "Primary", 300);
-    }
-}
+use common_lab::postgres_client;
+use common_lab::s3::{BUCKET, BackupLab as Lab, PATH, UNIT};
 
 /// Switch to a new WAL segment and wait until PostgreSQL archived it.
 fn archive_now(sql: &postgres_client::Client) -> String {
@@ -154,8 +36,8 @@ fn backups_are_encrypted_listed_and_restored_to_a_backup_or_a_time() {
     if !common_lab::can_run() {
         return;
     }
-    let mut lab = Lab::start(&[]);
-    let stanza = format!("{}.patroni-{APP}", lab.d.model.state().name);
+    let mut lab = Lab::start(false, &[]);
+    let stanza = format!("{}.patroni-{}", lab.d.model.state().name, common_lab::APP);
 
     // The configuration holds the keys: 0600, the workload user's, encryption on.
     let client = lab.d.model.pebble(UNIT, "postgresql").unwrap();
@@ -290,6 +172,27 @@ fn backups_are_encrypted_listed_and_restored_to_a_backup_or_a_time() {
     lab.restore(&[("backup-id", &full)]);
     let sql = lab.operator();
     assert_eq!(rows(&sql), "PLAINTEXT-MARKER-7f3a9c");
+    // The restore started timeline 2: list-backups shows it, and it needs a time.
+    let listed = lab.action("list-backups", &[]).unwrap();
+    let json: Vec<serde_json::Value> = serde_json::from_str(&listed["backups-json"]).unwrap();
+    let timeline = json
+        .iter()
+        .find(|r| r["action"] == "restore")
+        .unwrap_or_else(|| panic!("no restore row: {}", listed["backups"]));
+    assert_eq!(timeline["timeline"], "2");
+    let timeline_id = timeline["backup-id"].as_str().unwrap().to_string();
+    assert!(
+        listed["backups"].contains(&format!(
+            "{timeline_id} | restore             | finished | None                 | n/a"
+        )),
+        "{}",
+        listed["backups"]
+    );
+    assert_eq!(
+        lab.action("restore", &[("backup-id", &timeline_id)])
+            .unwrap_err(),
+        "Cannot restore to the timeline without restore-to-time parameter"
+    );
     // The stanza is checked again on the new timeline, and archiving goes on.
     lab.d.model.update_status(Some(UNIT));
     lab.wait_status("active", "Primary", 120);
@@ -334,7 +237,7 @@ fn bad_s3_settings_block_with_the_reference_messages_and_recover() {
     if !common_lab::can_run() {
         return;
     }
-    let mut lab = Lab::start(&[("backup_encryption", "false")]);
+    let mut lab = Lab::start(false, &[("backup_encryption", "false")]);
     let access = "failed to access/create the bucket, check your S3 settings";
     let conf = String::from_utf8(lab.d.pull("/etc/pgbackrest.conf")).unwrap();
     assert!(!conf.contains("cipher"), "{conf}");

@@ -67,6 +67,44 @@ async fn info(client: &pebble::Client, stanza: &str) -> Result<Result<String, St
     })
 }
 
+/// Every row `list-backups` shows (backups and the restores that started timelines), sorted by
+/// id; or pgBackRest's failure.
+async fn listing(
+    client: &pebble::Client,
+    view: &S3View,
+) -> Result<Result<Vec<pgbackrest::BackupRow>, String>> {
+    let mut rows = match info(client, &view.stanza).await? {
+        Ok(json) => match pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path) {
+            Ok((_, rows)) => rows,
+            Err(e) => return Ok(Err(e)),
+        },
+        Err(e) => return Ok(Err(e)),
+    };
+    let archive = format!("archive/{}", view.stanza);
+    let ls = run_pgbackrest(
+        client,
+        &[
+            "repo-ls",
+            &archive,
+            "--recurse",
+            "--filter=\\.history$",
+            "--output=json",
+        ],
+        None,
+        None,
+    )
+    .await?;
+    if ls.exit_code != 0 {
+        return Ok(Err(pgbackrest::error_lines(&output_text(&ls))));
+    }
+    match pgbackrest::timeline_rows(&ls.stdout_text()) {
+        Ok(mut timelines) => rows.append(&mut timelines),
+        Err(e) => return Ok(Err(e)),
+    }
+    rows.sort_by(|a, b| (&a.backup_id, &a.label).cmp(&(&b.backup_id, &b.label)));
+    Ok(Ok(rows))
+}
+
 /// Whether this unit runs the primary, from its Patroni.
 async fn is_primary(ctx: &Context, tools: &HookTools) -> Result<bool> {
     let Some(passwords) = tools
@@ -93,14 +131,13 @@ pub async fn list_backups(tools: &HookTools, paths: &Paths) -> Result<()> {
         return Ok(());
     };
     let client = workload_client(paths)?;
-    let listed = match info(&client, &view.stanza).await? {
-        Ok(json) => pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path),
-        Err(e) => Err(e),
-    };
-    match listed {
-        Ok((table, rows)) => {
+    match listing(&client, &view).await? {
+        Ok(rows) => {
             tools.action_set(&BTreeMap::from([
-                ("backups".to_string(), table),
+                (
+                    "backups".to_string(),
+                    pgbackrest::backups_table(&view.bucket, &view.path, &rows),
+                ),
                 (
                     "backups-json".to_string(),
                     serde_json::to_string(&rows).context("writing the rows")?,
@@ -323,12 +360,7 @@ pub async fn restore(
         )?;
         return Ok(());
     }
-    let rows = match info(&client, &view.stanza).await? {
-        Ok(json) => pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path)
-            .map(|(_, rows)| rows),
-        Err(e) => Err(e),
-    };
-    let rows = match rows {
+    let rows = match listing(&client, &view).await? {
         Ok(r) => r,
         Err(e) => {
             tools.action_fail(&format!(
@@ -354,11 +386,24 @@ pub async fn restore(
             ))?;
             return Ok(());
         };
-        plan.label = Some(row.label.clone());
+        if row.action == "restore" {
+            // A timeline: recovery follows it to the time given; pgBackRest picks the backup.
+            if target.is_none() {
+                tools.action_fail(
+                    "Cannot restore to the timeline without restore-to-time parameter",
+                )?;
+                return Ok(());
+            }
+        } else {
+            plan.label = Some(row.label.clone());
+        }
         if target.is_some() && !row.timeline.is_empty() {
             plan.timeline = Some(row.timeline.clone());
         }
-    } else if !rows.iter().any(|r| r.status == "finished") {
+    } else if !rows
+        .iter()
+        .any(|r| r.status == "finished" && r.action != "restore")
+    {
         tools.action_fail("There is no base backup created from the latest timeline")?;
         return Ok(());
     }

@@ -380,6 +380,13 @@ pub fn list_backups(
         .collect();
     rows.sort_by(|a, b| (&a.backup_id, &a.label).cmp(&(&b.backup_id, &b.label)));
 
+    let table = backups_table(bucket, path, &rows);
+    Ok((table, rows))
+}
+
+/// The reference's `list-backups` table of `rows` (sorted by the caller), under a head naming
+/// the bucket and the path.
+pub fn backups_table(bucket: &str, path: &str, rows: &[BackupRow]) -> String {
     let header = format!(
         "{:<20} | {:<19} | {:<8} | {:<20} | {:<23} | {:<20} | {:<20} | {:<8} | {}",
         "backup-id",
@@ -400,7 +407,7 @@ pub fn list_backups(
         header,
         rule,
     ];
-    for r in &rows {
+    for r in rows {
         lines.push(format!(
             "{:<20} | {:<19} | {:<8} | {:<20} | {:<23} | {:<20} | {:<20} | {:<8} | {}",
             r.backup_id,
@@ -414,7 +421,46 @@ pub fn list_backups(
             r.backup_path
         ));
     }
-    Ok((lines.join("\n"), rows))
+    lines.join("\n")
+}
+
+/// The restore rows of `list-backups`: one per timeline history file in the archive, from
+/// `pgbackrest repo-ls archive/<stanza> --recurse --filter '\.history$' --output=json` (an
+/// object of paths, each with its `time`). A new timeline is what a restore (or a failover)
+/// starts.
+pub fn timeline_rows(repo_ls_json: &str) -> Result<Vec<BackupRow>, String> {
+    #[derive(Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        time: Option<i64>,
+    }
+    let entries: std::collections::BTreeMap<String, Entry> = serde_json::from_str(repo_ls_json)
+        .map_err(|_| "cannot read the output of pgbackrest repo-ls".to_string())?;
+    let mut rows = Vec::new();
+    for (path, entry) in entries {
+        let name = path.rsplit('/').next().unwrap_or_default();
+        let Some(tl) = name.strip_suffix(".history") else {
+            continue;
+        };
+        if tl.len() != 8 || !tl.chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        let Some(time) = entry.time else { continue };
+        let id = format_utc(time);
+        rows.push(BackupRow {
+            backup_id: id.clone(),
+            label: String::new(),
+            action: "restore".into(),
+            status: "finished".into(),
+            reference_backup_id: None,
+            lsn_start_stop: "n/a".into(),
+            start_time: id,
+            finish_time: "n/a".into(),
+            timeline: timeline(tl),
+            backup_path: "n/a".into(),
+        });
+    }
+    Ok(rows)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1232,6 +1278,29 @@ process-max=1
         // Patroni splits it as a shell would: the time stays one argument.
         let words = pebble::split_command(&pitr).unwrap();
         assert!(words.contains(&"--target=2026-11-28 10:00:00+00".to_string()));
+    }
+
+    #[test]
+    fn timelines_become_restore_rows() {
+        let ls = r#"{".":{"type":"path"},"15-1":{"type":"path"},
+            "15-1/00000002.history":{"type":"file","size":42,"time":1764322800},
+            "15-1/0000000A.history":{"type":"file","size":84,"time":1764326400},
+            "15-1/0000000100000000":{"type":"path"}}"#;
+        let rows = timeline_rows(ls).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].backup_id, "2025-11-28T09:40:00Z");
+        assert_eq!(rows[0].action, "restore");
+        assert_eq!(rows[0].timeline, "2");
+        assert_eq!(rows[1].timeline, "A");
+        let table = backups_table("b", "/p", &rows);
+        assert!(
+            table.ends_with(
+                "2025-11-28T10:40:00Z | restore             | finished | None                 | \
+             n/a                     | 2025-11-28T10:40:00Z | n/a                  | A        | n/a"
+            ),
+            "{table}"
+        );
+        assert!(timeline_rows("nonsense").is_err());
     }
 
     #[test]

@@ -33,6 +33,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use lab::engine::{Isolation, Model};
+
+use super::{APP, Deployment};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
@@ -480,4 +482,131 @@ fn spawn_listening(
         "{name} did not start:\n{}",
         fs::read_to_string(log).unwrap_or_default()
     );
+}
+
+/// The s3-provider application in a [`BackupLab`].
+pub const PROVIDER: &str = "s3-provider";
+/// The bucket of a [`BackupLab`].
+pub const BUCKET: &str = "pg-backups";
+/// The path in the bucket of a [`BackupLab`].
+pub const PATH: &str = "/cluster-a";
+/// The charm's unit in a [`BackupLab`].
+pub const UNIT: &str = "postgresql-k8s/0";
+
+/// The charm, the s3-provider charm and the S3 server, related (backups end to end).
+pub struct BackupLab {
+    /// The deployment.
+    pub d: Deployment,
+    /// The S3 server.
+    pub server: S3Server,
+    _dir: tempfile::TempDir,
+}
+
+impl BackupLab {
+    /// Deploy with `config` for the charm; the provider configured for the server (bucket
+    /// created) and related; wait until the unit is active again.
+    pub fn start(release: bool, config: &[(&str, &str)]) -> BackupLab {
+        let python = s3_python();
+        let dir = tempfile::tempdir().unwrap();
+        let server = S3Server::start(dir.path());
+        server.create_bucket(BUCKET);
+        let mut d = super::deploy_in(
+            release,
+            config,
+            &[(S3_PYTHON_ENV, python.display().to_string().as_str())],
+        );
+        server.expose_to(&d.model, UNIT).expect("a pod");
+        let provider = s3_provider_charm(d.scratch());
+        let endpoint = server.endpoint_in(&d.model);
+        let config: Vec<(String, String)> = [
+            ("bucket", BUCKET),
+            ("access-key", server.access_key.as_str()),
+            ("secret-key", server.secret_key.as_str()),
+            ("endpoint", endpoint.as_str()),
+            ("region", server.region.as_str()),
+            ("path", PATH),
+            ("s3-uri-style", "path"),
+            ("tls-ca-chain", server.ca_pem.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        d.model.deploy(&provider, None, 1, &config).unwrap();
+        super::settle_ok(&mut d.model);
+        d.model
+            .integrate(&format!("{APP}:s3-parameters"), PROVIDER)
+            .unwrap();
+        let mut lab = BackupLab {
+            d,
+            server,
+            _dir: dir,
+        };
+        lab.wait_status("active", "Primary", 180);
+        lab
+    }
+
+    /// Wait until the unit shows `status` with `message` (panics with the log otherwise).
+    pub fn wait_status(&mut self, status: &str, message: &str, secs: u64) {
+        let ok = self.d.wait_for_status(UNIT, status, message, secs);
+        assert!(
+            ok,
+            "{UNIT} never showed {status} {message:?}: {:?}\n{}\n{}",
+            self.d.model.unit_status(UNIT),
+            self.d.log_tail(60),
+            self.server.logs()
+        );
+    }
+
+    /// Set the provider's option `key` (the relation data changes, the charm reacts).
+    pub fn provider_config(&mut self, key: &str, value: &str) {
+        self.d
+            .model
+            .config(PROVIDER, &[(key.to_string(), value.to_string())], &[])
+            .unwrap();
+    }
+
+    /// A connection to the unit as `operator`.
+    pub fn operator(&mut self) -> super::postgres_client::Client {
+        let pw = self.d.password("operator");
+        self.d.connect(0, "operator", &pw).unwrap_or_else(|e| {
+            let hba = self.d.pull("/var/lib/postgresql/data/pgdata/pg_hba.conf");
+            panic!(
+                "connecting as operator: {e}\npg_hba.conf:\n{}\n{}",
+                String::from_utf8_lossy(&hba),
+                self.d.log_tail(60)
+            )
+        })
+    }
+
+    /// Run an action on the unit; its results, or its failure message.
+    pub fn action(
+        &mut self,
+        name: &str,
+        params: &[(&str, &str)],
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let record = self.d.run(UNIT, name, params);
+        let action = record.action.unwrap();
+        match action.failed {
+            None => Ok(action.results),
+            Some(message) => Err(message),
+        }
+    }
+
+    /// `create-backup type=<kind>`; the backup's id.
+    pub fn backup(&mut self, kind: &str) -> String {
+        let results = self
+            .action("create-backup", &[("type", kind)])
+            .unwrap_or_else(|e| panic!("{kind} backup: {e}\n{}", self.d.log_tail(40)));
+        assert_eq!(results["backup-status"], "backup created");
+        results["backup-id"].clone()
+    }
+
+    /// Restore with `params`, then wait for the cluster to serve again.
+    pub fn restore(&mut self, params: &[(&str, &str)]) {
+        let results = self
+            .action("restore", params)
+            .unwrap_or_else(|e| panic!("restore {params:?}: {e}\n{}", self.d.log_tail(60)));
+        assert_eq!(results["restore-status"], "restore started");
+        self.wait_status("active", "Primary", 300);
+    }
 }

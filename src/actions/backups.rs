@@ -67,17 +67,37 @@ async fn info(client: &pebble::Client, stanza: &str) -> Result<Result<String, St
     })
 }
 
+/// The backups in the repository (rows of `list-backups`), or pgBackRest's failure.
+async fn backup_rows(
+    client: &pebble::Client,
+    view: &S3View,
+) -> Result<Result<Vec<pgbackrest::BackupRow>, String>> {
+    Ok(match info(client, &view.stanza).await? {
+        Ok(json) => pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path)
+            .map(|(_, rows)| rows),
+        Err(e) => Err(e),
+    })
+}
+
+/// Store `body` as `path` in the repository, as is (not compressed or encrypted).
+async fn repo_put(client: &pebble::Client, path: &str, body: &str) -> Result<pebble::ExecOutput> {
+    run_pgbackrest(
+        client,
+        &["repo-put", "--raw", path],
+        Some(body.as_bytes()),
+        None,
+    )
+    .await
+}
+
 /// Every row `list-backups` shows (backups and the restores that started timelines), sorted by
 /// id; or pgBackRest's failure.
 async fn listing(
     client: &pebble::Client,
     view: &S3View,
 ) -> Result<Result<Vec<pgbackrest::BackupRow>, String>> {
-    let mut rows = match info(client, &view.stanza).await? {
-        Ok(json) => match pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path) {
-            Ok((_, rows)) => rows,
-            Err(e) => return Ok(Err(e)),
-        },
+    let mut rows = match backup_rows(client, view).await? {
+        Ok(rows) => rows,
         Err(e) => return Ok(Err(e)),
     };
     let archive = format!("archive/{}", view.stanza);
@@ -183,15 +203,10 @@ pub async fn create_backup(
     }
     let client = workload_client(paths)?;
     if kind != "full" {
-        let has_full = match info(&client, &view.stanza).await? {
-            Ok(json) => pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path)
-                .map(|(_, rows)| {
-                    rows.iter()
-                        .any(|r| r.action == "full backup" && r.status == "finished")
-                })
-                .unwrap_or(false),
-            Err(_) => false,
-        };
+        let has_full = backup_rows(&client, &view).await?.is_ok_and(|rows| {
+            rows.iter()
+                .any(|r| r.action == "full backup" && r.status == "finished")
+        });
         if !has_full {
             tools.action_fail(&format!(
                 "Invalid backup type: {requested}. No previous full backup to reference."
@@ -210,13 +225,7 @@ pub async fn create_backup(
         ctx.juju_version,
     );
     let latest = format!("backup/{}/latest", view.stanza);
-    let put = run_pgbackrest(
-        &client,
-        &["repo-put", "--raw", &latest],
-        Some(metadata.as_bytes()),
-        None,
-    )
-    .await?;
+    let put = repo_put(&client, &latest, &metadata).await?;
     if put.exit_code != 0 {
         tracing::warn!(
             "uploading the backup metadata: {}",
@@ -254,35 +263,21 @@ pub async fn create_backup(
         started.elapsed().as_secs_f64()
     ))?;
     let log_path = format!("backup/{}/{label}/backup.log", view.stanza);
-    let mut put = run_pgbackrest(
-        &client,
-        &["repo-put", "--raw", &log_path],
-        Some(log.as_bytes()),
-        None,
-    )
-    .await?;
+    let mut put = repo_put(&client, &log_path, &log).await?;
     if put.exit_code == 0 {
         // pgBackRest's backup clears what it does not know from the stanza's backup path:
         // the request's metadata goes there again.
-        put = run_pgbackrest(
-            &client,
-            &["repo-put", "--raw", &latest],
-            Some(metadata.as_bytes()),
-            None,
-        )
-        .await?;
+        put = repo_put(&client, &latest, &metadata).await?;
     }
     if put.exit_code != 0 {
         tools.action_fail("Error uploading logs to S3")?;
         return finish(ctx, tools, paths).await;
     }
-    let id = match info(&client, &view.stanza).await? {
-        Ok(json) => pgbackrest::list_backups(&json, &view.stanza, &view.bucket, &view.path)
-            .ok()
-            .and_then(|(_, rows)| rows.into_iter().find(|r| r.label == label))
-            .map(|r| r.backup_id),
-        Err(_) => None,
-    };
+    let id = backup_rows(&client, &view)
+        .await?
+        .ok()
+        .and_then(|rows| rows.into_iter().find(|r| r.label == label))
+        .map(|r| r.backup_id);
     let mut results = BTreeMap::from([
         ("backup-status".to_string(), "backup created".to_string()),
         ("backup-label".to_string(), label),

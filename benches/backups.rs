@@ -111,6 +111,7 @@ fn main() {
             &format!("--pg1-path={scratch}"),
             &format!("--set={label}"),
             "--type=immediate",
+            "--target-action=promote",
             "restore",
         ],
     );
@@ -127,31 +128,18 @@ fn main() {
             "-w",
             "-t",
             "600",
+            // Its output to a file: the server would otherwise hold the exec's streams open.
+            "-l",
+            "/tmp/restore-bench.log",
             "-o",
             "-p 5499 -c listen_addresses= -k /tmp -c archive_mode=off -c ssl=off",
             "start",
         ],
     );
-    loop {
-        let client = lab.d.model.pebble(UNIT, "postgresql").unwrap();
-        let mut q = ExecRequest::new([
-            format!("{bin}/psql"),
-            "-h".into(),
-            "/tmp".into(),
-            "-p".into(),
-            "5499".into(),
-            "-U".into(),
-            "backup".into(),
-            "-d".into(),
-            "postgres".into(),
-            "-tAc".into(),
-            "SELECT pg_is_in_recovery()".into(),
-        ]);
-        q.user = Some("postgres".into());
-        let out = lab.d.model.block_on(client.exec(&q)).unwrap();
-        if out.stdout_text().trim() == "f" {
-            break;
-        }
+    // PostgreSQL removes recovery.signal when it promotes.
+    let client = lab.d.model.pebble(UNIT, "postgresql").unwrap();
+    let signal = format!("{scratch}/recovery.signal");
+    while lab.d.model.block_on(client.exists(&signal)).unwrap() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let plain_start = started.elapsed().as_secs_f64();

@@ -224,6 +224,45 @@ fn unbuilt_relations_say_so_in_the_log() {
 }
 
 #[test]
+fn s3_parameters_read_before_the_workload_runs_are_kept_without_keys() {
+    // A bundle relates S3 before the database is up: the hook stops early, and the relation
+    // must still be remembered (to be read again once the workload can take its configuration).
+    let mut h = harness(true);
+    h.answer("relation-ids s3-parameters", "[\"s3-parameters:4\"]\n")
+        .answer("relation-list --format=json --app -r s3-parameters:4", "\"s3\"\n")
+        .answer(
+            "relation-get --format=json -r s3-parameters:4",
+            "{\"bucket\": \"b\", \"access-key\": \"AKIA-SEEKRIT\", \"secret-key\": \"very-seekrit-key\", \"endpoint\": \"https://s3.example\"}\n",
+        );
+    let run = h
+        .run(
+            "hooks/s3-parameters-relation-changed",
+            &[
+                ("JUJU_RELATION", "s3-parameters"),
+                ("JUJU_RELATION_ID", "s3-parameters:4"),
+                ("JUJU_REMOTE_APP", "s3"),
+                ("JUJU_REMOTE_UNIT", "s3/0"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let sets = run.calls_to("state-set");
+    let kept = sets
+        .iter()
+        .find(|c| c.stdin.contains("\"s3\""))
+        .unwrap_or_else(|| panic!("the S3 view is not kept: {sets:?}"));
+    assert!(
+        kept.stdin.contains("\\\"conf\\\":\\\"\\\""),
+        "{}",
+        kept.stdin
+    );
+    for call in &run.calls {
+        let text = format!("{:?} {}", call.args, call.stdin);
+        assert!(!text.contains("seekrit"), "a key leaked: {text}");
+    }
+}
+
+#[test]
 fn malformed_s3_parameters_are_refused_without_echoing_the_keys() {
     let mut h = harness(true);
     h.answer("relation-ids s3-parameters", "[\"s3-parameters:4\"]\n")

@@ -70,6 +70,8 @@ pub struct Applied {
     pub hba_loaded: bool,
     /// Why backups cannot work (a blocked status once all else is well).
     pub backups_blocked: Option<String>,
+    /// The S3 relation's configuration was synced with the workload in this hook.
+    pub s3_synced: bool,
     /// What this hook recorded calls for another pass in the same hook (a restore finished:
     /// the usual bootstrap and restart policy go back into the workload now, not a hook later).
     pub again: bool,
@@ -238,6 +240,22 @@ pub async fn apply(
     if let Some(holdup) = kubernetes(ctx, paths, observed).await? {
         return Ok(applied.hold(holdup));
     }
+    // Backups: the workload's pgBackRest configuration follows the relation whatever else the
+    // hook finds; the stanza waits for the database (below).
+    let backups = super::backups::Inputs {
+        ctx,
+        tools,
+        client,
+        state: &observed.state,
+        s3: &observed.s3,
+        leader: observed.leader,
+        fresh_container,
+        cores: observed.resources.cpu_cores as usize,
+        bin_dir: &installed.bin_dir,
+    };
+    let (synced, s3_view) = super::backups::sync(&backups).await?;
+    applied.s3_synced = true;
+    record_backups(synced, &mut applied);
     let resources = &observed.resources;
     if let Err(e) = config.check_resources(resources) {
         return Ok(applied.hold(Holdup::Blocked(e.to_string())));
@@ -571,18 +589,6 @@ pub async fn apply(
         super::clients::gate(tools, clients, &observed.peers)?;
     }
     let clients_work = serve_clients && clients.has_work();
-    let backups = super::backups::Inputs {
-        ctx,
-        tools,
-        client,
-        state: &observed.state,
-        s3: &observed.s3,
-        leader: observed.leader,
-        primary: applied.primary,
-        fresh_container,
-        cores: resources.cpu_cores as usize,
-        bin_dir: &installed.bin_dir,
-    };
     if !(reload || converge || patch_dcs || clients_work) {
         applied.hba_loaded = true;
         if serve_clients {
@@ -591,7 +597,7 @@ pub async fn apply(
                 .insert(super::clients::PUBLISHED_KEY.to_string(), shared_json);
         }
         applied.health = Some(health);
-        converge_backups(&backups, &mut applied).await?;
+        converge_backups(&backups, s3_view.as_ref(), &mut applied).await?;
         return Ok(applied);
     }
 
@@ -728,7 +734,7 @@ pub async fn apply(
         applied.restarted_postgres = true;
     }
     applied.health = Some(health);
-    converge_backups(&backups, &mut applied).await?;
+    converge_backups(&backups, s3_view.as_ref(), &mut applied).await?;
     Ok(applied)
 }
 
@@ -740,17 +746,29 @@ fn starting(restore: Option<&super::backups::Restore>) -> Holdup {
     }
 }
 
-/// The backups' part of the hook, once the database runs (its results recorded in `applied`).
+/// The backups' part of the hook once the database runs: the stanza on the primary; what the
+/// sync and the stanza did recorded in `applied`.
 async fn converge_backups(
     inputs: &super::backups::Inputs<'_>,
+    view: Option<&super::backups::S3View>,
     applied: &mut Applied,
 ) -> Result<()> {
-    let done = super::backups::converge(inputs).await?;
+    if let Some(view) = view {
+        let mut done = super::backups::Converged::default();
+        super::backups::check_stanza(inputs, view, applied.primary, &mut done).await?;
+        record_backups(done, applied);
+    }
+    Ok(())
+}
+
+/// Fold what a backups' step did into `applied`.
+fn record_backups(done: super::backups::Converged, applied: &mut Applied) {
     applied.state.extend(done.state);
     applied.forget.extend(done.forget);
     applied.pushed.extend(done.pushed);
-    applied.backups_blocked = done.blocked;
-    Ok(())
+    if done.blocked.is_some() {
+        applied.backups_blocked = done.blocked;
+    }
 }
 
 /// The Kubernetes objects of spec §4.5: the leader applies the `-primary`/`-replicas` Services,

@@ -280,7 +280,7 @@ pub struct Converged {
     pub blocked: Option<String>,
 }
 
-/// Everything [`converge`] needs from the hook.
+/// Everything [`sync`] and [`check_stanza`] need from the hook.
 pub struct Inputs<'a> {
     /// The hook's context.
     pub ctx: &'a Context,
@@ -294,8 +294,6 @@ pub struct Inputs<'a> {
     pub s3: &'a S3Observed,
     /// This unit leads.
     pub leader: bool,
-    /// This unit runs the primary.
-    pub primary: bool,
     /// The container is new (its files must be pushed again).
     pub fresh_container: bool,
     /// CPU cores (pgBackRest's restore processes).
@@ -304,9 +302,9 @@ pub struct Inputs<'a> {
     pub bin_dir: &'a str,
 }
 
-/// Make the workload's pgBackRest configuration match the relation, and initialise the stanza
-/// on the primary when the configuration is new to it.
-pub async fn converge(i: &Inputs<'_>) -> Result<Converged> {
+/// Make the workload's pgBackRest configuration match the relation (it needs only the
+/// container); the view to carry on with, if the relation is there.
+pub async fn sync(i: &Inputs<'_>) -> Result<(Converged, Option<S3View>)> {
     let mut out = Converged::default();
     let view = match i.s3 {
         S3Observed::NotRelated | S3Observed::Gone => {
@@ -318,7 +316,7 @@ pub async fn converge(i: &Inputs<'_>) -> Result<Converged> {
                     out.forget.push(key.to_string());
                 }
             }
-            return Ok(out);
+            return Ok((out, None));
         }
         S3Observed::Kept(view) => view.clone(),
         S3Observed::Read {
@@ -359,18 +357,52 @@ pub async fn converge(i: &Inputs<'_>) -> Result<Converged> {
             view
         }
     };
-    if let Some(refused) = &view.refused {
-        out.blocked = Some(refused.clone());
-        return Ok(out);
+    out.blocked = view.refused.clone();
+    Ok((out, Some(view)))
+}
+
+/// What to record when this hook read the relation but stopped before [`sync`] (the workload
+/// not there, or blocked on something else): the view with no configuration, so a later hook
+/// reads the relation again; a removed relation forgotten.
+pub fn unsynced(s3: &S3Observed, state: &BTreeMap<String, String>) -> Converged {
+    let mut out = Converged::default();
+    match s3 {
+        S3Observed::Read { view, .. } => {
+            let view = S3View {
+                conf: String::new(),
+                ..view.clone()
+            };
+            if let Ok(json) = serde_json::to_string(&view) {
+                out.state.insert(S3_KEY.to_string(), json);
+            }
+        }
+        S3Observed::Gone => {
+            for key in [S3_KEY, STANZA_KEY] {
+                if state.contains_key(key) {
+                    out.forget.push(key.to_string());
+                }
+            }
+        }
+        S3Observed::NotRelated | S3Observed::Kept(_) => {}
     }
-    if !view.ready() || !i.primary || restore_in(i.state).is_some() {
-        return Ok(out);
+    out
+}
+
+/// Initialise the stanza on the primary when the configuration is new to it (after [`sync`]).
+pub async fn check_stanza(
+    i: &Inputs<'_>,
+    view: &S3View,
+    primary: bool,
+    out: &mut Converged,
+) -> Result<()> {
+    if view.refused.is_some() || !view.ready() || !primary || restore_in(i.state).is_some() {
+        return Ok(());
     }
     let kept = stanza_in(i.state);
     let stanza = match kept {
         Some(s) if s.conf == view.conf => s,
         _ => {
-            let blocked = init_stanza(i, &view).await?;
+            let blocked = init_stanza(i, view).await?;
             let s = StanzaState {
                 conf: view.conf.clone(),
                 blocked,
@@ -383,7 +415,7 @@ pub async fn converge(i: &Inputs<'_>) -> Result<Converged> {
         }
     };
     out.blocked = stanza.blocked;
-    Ok(out)
+    Ok(())
 }
 
 fn create_passphrase(tools: &HookTools, app: &str) -> Result<Secret> {

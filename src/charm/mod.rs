@@ -95,6 +95,13 @@ pub async fn reconcile(
             .unwrap_or_default(),
     )?;
     let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
+    if !applied.s3_synced {
+        // Stopped before the workload's pgBackRest configuration: keep what the relation said
+        // (without a configuration, so it is read again) or that it is gone.
+        let kept = backups::unsynced(&observed.s3, &observed.state);
+        applied.state.extend(kept.state);
+        applied.forget.extend(kept.forget);
+    }
     if applied.again {
         // The second pass sees what the first recorded, and the container it left.
         let mut second = observed.clone();

@@ -77,7 +77,9 @@ async fn custom_notices_add_get_filter_and_long_poll() {
         .unwrap();
     let (body, took) = waiter.await.unwrap();
     assert_eq!(body["result"][0]["key"], "example.com/other");
-    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(9));
+    // Answered by the notice, not by the 10 s timeout. (No lower bound: on a loaded machine the
+    // waiter's request may only start after the notice was added, which is answered at once.)
+    assert!(took < Duration::from_secs(9), "{took:?}");
     let timed_out = pebble
         .get("/v1/notices?types=custom&keys=x.com/never&timeout=200ms")
         .await;

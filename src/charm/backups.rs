@@ -150,7 +150,8 @@ pub fn stanza_in(state: &BTreeMap<String, String>) -> Option<StanzaState> {
 }
 
 /// Read the relation when this hook is about it, or when the workload needs its configuration
-/// again (a new container) or has none yet; the kept view otherwise (no hook-tool call).
+/// again (a new container, `backup_encryption` changed) or has none yet; the kept view
+/// otherwise (no hook-tool call).
 pub fn observe(
     ctx: &Context,
     tools: &HookTools,
@@ -169,9 +170,11 @@ pub fn observe(
         return Ok(S3Observed::Gone);
     }
     let read = event.is_some()
-        || kept
-            .as_ref()
-            .is_some_and(|k| fresh_container || (k.sent && k.refused.is_none() && !k.ready()));
+        || kept.as_ref().is_some_and(|k| {
+            fresh_container
+                || k.encrypted != encrypted
+                || (k.sent && k.refused.is_none() && !k.ready())
+        });
     if !read {
         return Ok(kept.map_or(S3Observed::NotRelated, S3Observed::Kept));
     }
@@ -200,7 +203,8 @@ pub fn observe(
             .context("reading the S3 provider's data")?,
         None => Default::default(),
     };
-    // The s3 library reports nothing until both keys are there.
+    // Nothing is configured or reported before the provider sends a key (the s3 library
+    // itself waits for both; one without the other is reported as missing).
     view.sent = ["access-key", "secret-key"]
         .iter()
         .any(|k| data.get(*k).is_some_and(|v| !v.trim().is_empty()));

@@ -5,15 +5,14 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use juju::{Context, HookTools, SecretGetMode, Status};
+use juju::{Context, HookTools, Status};
 use pebble::{ExecRequest, MakeDirOptions};
 
 use super::param;
 use crate::charm::backups::{
     self, RESTORE_KEY, Restore, S3_KEY, S3View, output_text, pgbackrest as run_pgbackrest,
 };
-use crate::charm::{self, Paths, passwords_from_content};
-use crate::passwords::app_secret_label;
+use crate::charm::{self, Paths};
 use crate::workload::{self, pgbackrest};
 
 const NO_RELATION: &str =
@@ -127,20 +126,9 @@ async fn listing(
 
 /// Whether this unit runs the primary, from its Patroni.
 async fn is_primary(ctx: &Context, tools: &HookTools) -> Result<bool> {
-    let Some(passwords) = tools
-        .secret_get(
-            None,
-            Some(&app_secret_label(&ctx.app_name)),
-            SecretGetMode::Peek,
-        )
-        .ok()
-        .and_then(|c| passwords_from_content(&c))
-    else {
+    let Some(patroni) = super::primary::unit_patroni(ctx, tools)? else {
         return Ok(false);
     };
-    let host = super::passwords::connect_host(ctx, tools)?;
-    let api_ca = tools.state_get()?.get(charm::API_CA_KEY).cloned();
-    let patroni = charm::patroni_client(&host, &passwords.patroni, api_ca.as_deref())?;
     Ok(patroni.health().await.is_ok_and(|h| h.is_primary()))
 }
 

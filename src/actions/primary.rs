@@ -7,6 +7,7 @@ use juju::{Context, HookTools, SecretGetMode};
 
 use crate::charm::passwords_from_content;
 use crate::passwords::app_secret_label;
+use crate::patroni::Patroni;
 
 /// Turn a Patroni member name (`<app>-<n>`) into a unit name (`<app>/<n>`).
 pub fn unit_of_member(member: &str) -> Option<String> {
@@ -14,8 +15,9 @@ pub fn unit_of_member(member: &str) -> Option<String> {
     n.parse::<u32>().ok().map(|n| format!("{app}/{n}"))
 }
 
-/// `get-primary`.
-pub async fn get_primary(ctx: &Context, tools: &HookTools) -> Result<()> {
+/// This unit's Patroni, as an action reaches it (`None`: the system passwords are not there
+/// yet, the cluster is not initialised).
+pub(super) fn unit_patroni(ctx: &Context, tools: &HookTools) -> Result<Option<Patroni>> {
     let passwords = tools
         .secret_get(
             None,
@@ -25,8 +27,7 @@ pub async fn get_primary(ctx: &Context, tools: &HookTools) -> Result<()> {
         .ok()
         .and_then(|c| passwords_from_content(&c));
     let Some(passwords) = passwords else {
-        tools.action_fail("The cluster is not initialised yet")?;
-        return Ok(());
+        return Ok(None);
     };
     let host = super::passwords::connect_host(ctx, tools)?;
     let api_ca = tools
@@ -34,7 +35,15 @@ pub async fn get_primary(ctx: &Context, tools: &HookTools) -> Result<()> {
         .context("reading the charm's state")?
         .get(crate::charm::API_CA_KEY)
         .cloned();
-    let patroni = crate::charm::patroni_client(&host, &passwords.patroni, api_ca.as_deref())?;
+    crate::charm::patroni_client(&host, &passwords.patroni, api_ca.as_deref()).map(Some)
+}
+
+/// `get-primary`.
+pub async fn get_primary(ctx: &Context, tools: &HookTools) -> Result<()> {
+    let Some(patroni) = unit_patroni(ctx, tools)? else {
+        tools.action_fail("The cluster is not initialised yet")?;
+        return Ok(());
+    };
     let primary = match patroni.cluster().await {
         Ok(cluster) => cluster.leader().and_then(unit_of_member),
         Err(e) => {

@@ -21,7 +21,7 @@ use pebble::{ExecOutput, ExecRequest};
 use serde::{Deserialize, Serialize};
 
 use super::apply::{fingerprint, push_file};
-use crate::relations::s3::{self, S3Error, S3Parameters};
+use crate::relations::s3::{self, S3Parameters};
 use crate::workload::{self, pgbackrest};
 
 /// Charm-state key: the [`S3View`] last read (JSON).
@@ -219,7 +219,7 @@ pub fn observe(
         Ok(p) => p,
         Err(e) => {
             tracing::warn!("the S3 provider's data is refused: {e}");
-            view.refused = Some(refused_message(&e));
+            view.refused = Some(e.to_string());
             return Ok(S3Observed::Read {
                 view,
                 params: None,
@@ -248,10 +248,6 @@ pub fn observe(
         params: Some(Box::new(params)),
         passphrase,
     })
-}
-
-fn refused_message(e: &S3Error) -> String {
-    e.to_string()
 }
 
 /// Whether PostgreSQL should archive its WAL with pgBackRest (and the stanza), as this hook

@@ -201,12 +201,7 @@ impl Deployment {
 
 /// A model's whole log, one `<unit> <level> <message>` line per entry.
 pub fn model_log(m: &Model) -> String {
-    m.state()
-        .log
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    m.state().log_text()
 }
 
 /// Settle; every hook must have succeeded (the model's log and the failed hooks' output

@@ -272,6 +272,15 @@ impl StatusRecord {
 }
 
 impl ModelState {
+    /// The whole log, one `<unit> <level> <message>` line per entry.
+    pub fn log_text(&self) -> String {
+        self.log
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// A fresh id from the model's counter.
     pub fn serial(&mut self) -> u64 {
         self.next_serial += 1;

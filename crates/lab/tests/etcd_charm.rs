@@ -120,12 +120,7 @@ fn etcd_lab_serves_etcd_to_a_requirer() {
         settle_until_active(&mut m, "etcd-lab/0", 30),
         "etcd-lab/0 is not active: {:?}\n{}",
         m.unit_status("etcd-lab/0"),
-        m.state()
-            .log
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        m.state().log_text()
     );
     m.settle().unwrap();
 

@@ -64,44 +64,25 @@ const REFERENCE: &[(&str, &[&str])] = &[
 ];
 
 /// Reference alerts we do not ship, because the metric they need does not exist in our stack
-/// (the postgres exporter with its default collectors and no custom queries file, and Patroni).
+/// (the postgres exporter with its default collectors and the charm's queries in
+/// `cos/exporter/queries.yaml`, and Patroni).
 /// The README lists the same names with the same reasons.
 const LEFT_OUT: &[(&str, &str)] = &[
-    (
-        "PostgresqlTableNotAutoVacuumed",
-        "needs pg_stat_user_tables_last_autovacuum: a custom query, not in exporter 0.11.1's defaults",
-    ),
-    (
-        "PostgresqlTableNotAutoAnalyzed",
-        "needs pg_stat_user_tables_last_autoanalyze: a custom query, not in exporter 0.11.1's defaults",
-    ),
-    (
-        "PostgresqlLowXidConsumption",
-        "needs pg_txid_current: a custom query; no metric counts transaction IDs",
-    ),
     (
         "PostgresqlHighRateStatementTimeout",
         "needs a count of statement timeouts, which only a log-based exporter provides",
     ),
     (
-        "PostgresqlTooManyDeadTuples",
-        "needs pg_stat_user_tables_n_dead_tup: a custom query",
-    ),
-    (
         "PostgresqlSslCompressionActive",
-        "needs pg_stat_ssl_compression: a custom query; PostgreSQL 14+ has no SSL compression",
+        "PostgreSQL 14 and later removed SSL compression (and pg_stat_ssl.compression): it cannot be active",
     ),
     (
         "PostgresqlBloatIndexHigh(>80%)",
-        "needs a bloat-estimate custom query",
+        "a bloat estimate reads pg_stats (samples of client data) or needs pgstattuple; monitoring gets neither",
     ),
     (
         "PostgresqlBloatTableHigh(>80%)",
-        "needs a bloat-estimate custom query",
-    ),
-    (
-        "PostgresqlInvalidIndex",
-        "needs a pg_index (indisvalid) custom query",
+        "a bloat estimate reads pg_stats (samples of client data) or needs pgstattuple; monitoring gets neither",
     ),
     (
         "PgBackRestBackupError",

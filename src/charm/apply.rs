@@ -364,6 +364,10 @@ pub async fn apply(
     for (path, content) in [
         (workload::PATRONI_CONF, patroni_yml.as_bytes()),
         (workload::MONITORING_PASSWORD_FILE, monitoring.as_bytes()),
+        (
+            workload::EXPORTER_QUERIES_FILE,
+            workload::EXPORTER_QUERIES.as_bytes(),
+        ),
     ] {
         if push_if_changed(client, path, content).await? {
             applied.pushed.push(path.to_string());
@@ -484,7 +488,7 @@ pub async fn apply(
     if applied
         .pushed
         .iter()
-        .any(|p| p == workload::MONITORING_PASSWORD_FILE)
+        .any(|p| p == workload::MONITORING_PASSWORD_FILE || p == workload::EXPORTER_QUERIES_FILE)
         && !fresh
         && installed.exporter.is_some()
     {

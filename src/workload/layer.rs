@@ -7,7 +7,10 @@ use pebble::{
     Check, CheckLevel, ExecCheck, HttpCheck, Layer, Override, Service, ServiceAction, Startup,
 };
 
-use super::{MONITORING_PASSWORD_FILE, PATRONI_CONF, PG_PORT, SOCKET_DIR, WORKLOAD_USER};
+use super::{
+    EXPORTER_QUERIES_FILE, MONITORING_PASSWORD_FILE, PATRONI_CONF, PG_PORT, SOCKET_DIR,
+    WORKLOAD_USER,
+};
 
 /// What the layer depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +124,16 @@ pub fn render_layer(inputs: &LayerInputs) -> Layer {
                 "DATA_SOURCE_PASS_FILE".to_string(),
                 MONITORING_PASSWORD_FILE.to_string(),
             ),
+            // Our queries (per-table vacuum state, invalid indexes, transaction ID age) run in
+            // every database, which `monitoring` may connect to (the charm grants it each one).
+            (
+                "PG_EXPORTER_EXTEND_QUERY_PATH".to_string(),
+                EXPORTER_QUERIES_FILE.to_string(),
+            ),
+            (
+                "PG_EXPORTER_AUTO_DISCOVER_DATABASES".to_string(),
+                "true".to_string(),
+            ),
         ]);
         layer.services.insert(
             "metrics_server".into(),
@@ -194,6 +207,10 @@ mod tests {
         let exporter = &layer.services["metrics_server"];
         assert_eq!(exporter.after, ["postgresql"]);
         assert_eq!(exporter.startup, Some(Startup::Enabled));
+        assert_eq!(
+            exporter.environment["PG_EXPORTER_EXTEND_QUERY_PATH"],
+            "/var/lib/postgresql/data/exporter-queries.yaml"
+        );
         // The password reaches the exporter through a 0600 file, never the plan.
         assert!(
             exporter

@@ -46,6 +46,12 @@ pub const SYSTEM_CA_DIR: &str = "/usr/local/share/ca-certificates";
 /// The monitoring user's password, read by the exporter (mode 0600).
 pub const MONITORING_PASSWORD_FILE: &str = "/var/lib/postgresql/data/.monitoring-password";
 
+/// The exporter's queries beyond its default collectors (`cos/exporter/queries.yaml`).
+pub const EXPORTER_QUERIES_FILE: &str = "/var/lib/postgresql/data/exporter-queries.yaml";
+
+/// The content of [`EXPORTER_QUERIES_FILE`].
+pub const EXPORTER_QUERIES: &str = include_str!("../../cos/exporter/queries.yaml");
+
 /// PostgreSQL's unix socket directory.
 pub const SOCKET_DIR: &str = "/var/run/postgresql";
 

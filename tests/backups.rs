@@ -90,7 +90,30 @@ fn backups_are_encrypted_listed_and_restored_to_a_backup_or_a_time() {
         bad,
         "Invalid backup type: weekly. Possible values: full, differential, incremental."
     );
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let full = lab.backup("full");
+    // create-backup records when it ended in Patroni's store, for the exporter's backup age
+    // (every member reads it after Patroni's next loop).
+    let recorded = (0..60)
+        .map(|_| {
+            let v = sql.value(
+                "SELECT coalesce(current_setting('postgresql_k8s.last_backup_time', true), '')",
+            );
+            if v.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            v
+        })
+        .find(|v| !v.is_empty())
+        .expect("postgresql_k8s.last_backup_time set after create-backup");
+    let recorded: u64 = recorded.parse().unwrap();
+    assert!(
+        recorded >= before && recorded <= before + 600,
+        "{recorded} {before}"
+    );
     sql.execute("INSERT INTO marks VALUES ('after-full')");
     let incremental = lab.backup("incremental");
     assert_ne!(full, incremental);

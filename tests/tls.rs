@@ -164,6 +164,16 @@ fn tls_on_bad_certificates_refused_and_off_again() {
         "true"
     );
     assert_eq!(session.value("SHOW ssl_min_protocol_version"), "TLSv1.2");
+    // The served certificate's expiry, for the exporter's certificate alert.
+    let (ok, end) = sh(&format!(
+        "date -d \"$(openssl s_client -starttls postgres -connect {ip}:5432 </dev/null 2>/dev/null \
+         | openssl x509 -noout -enddate | cut -d= -f2)\" +%s"
+    ));
+    assert!(ok, "{end}");
+    assert_eq!(
+        session.value("SHOW postgresql_k8s.tls_certificate_not_after"),
+        end.trim()
+    );
     for name in [format!("{APP}-0"), format!("{APP}-0.{APP}-endpoints")] {
         connect_verified(&ip, &name, &ca, "operator", &operator)
             .unwrap_or_else(|e| panic!("verify-full as {name}: {e}"));
@@ -254,6 +264,12 @@ fn tls_on_bad_certificates_refused_and_off_again() {
         .connect(0, "operator", &operator)
         .expect("plain TCP after TLS is removed");
     assert_eq!(plain.value("SHOW ssl"), "off");
+    assert_eq!(
+        plain.value(
+            "SELECT coalesce(current_setting('postgresql_k8s.tls_certificate_not_after', true), '')"
+        ),
+        ""
+    );
     assert!(!hba_rules(&d).iter().any(|r| r.starts_with("hostssl")));
     let (ok, out) = sh(&format!("curl -sS --fail http://{ip}:8008/health"));
     assert!(ok, "Patroni over http again: {out}");

@@ -13,6 +13,7 @@ use crate::charm::backups::{
     self, RESTORE_KEY, Restore, S3_KEY, S3View, output_text, pgbackrest as run_pgbackrest,
 };
 use crate::charm::{self, Paths};
+use crate::patroni::Patroni;
 use crate::workload::{self, pgbackrest};
 
 const NO_RELATION: &str =
@@ -125,11 +126,24 @@ async fn listing(
 }
 
 /// Whether this unit runs the primary, from its Patroni.
-async fn is_primary(ctx: &Context, tools: &HookTools) -> Result<bool> {
+/// This unit's Patroni, when it runs the primary.
+async fn primary_patroni(ctx: &Context, tools: &HookTools) -> Result<Option<Patroni>> {
     let Some(patroni) = super::primary::unit_patroni(ctx, tools)? else {
-        return Ok(false);
+        return Ok(None);
     };
-    Ok(patroni.health().await.is_ok_and(|h| h.is_primary()))
+    let primary = patroni.health().await.is_ok_and(|h| h.is_primary());
+    Ok(primary.then_some(patroni))
+}
+
+/// Record when a backup last ended (`key`: [`workload::LAST_BACKUP_PARAMETER`] or
+/// [`workload::LAST_BACKUP_ERROR_PARAMETER`]) as a cluster-wide custom parameter in Patroni's
+/// store, where every member's exporter reads it (cos/exporter/queries.yaml) and a failover
+/// keeps it. A failure to record is logged; the backup's result stands.
+async fn record_backup_end(patroni: &Patroni, key: &str) {
+    let patch = serde_json::json!({"postgresql": {"parameters": {key: now_unix().to_string()}}});
+    if let Err(e) = patroni.patch_config(&patch).await {
+        tracing::warn!("recording {key} in Patroni's configuration: {e:#}");
+    }
 }
 
 /// `list-backups`.
@@ -178,13 +192,13 @@ pub async fn create_backup(
     let Some(view) = usable_view(tools, &state)? else {
         return Ok(());
     };
-    if !is_primary(ctx, tools).await? {
+    let Some(patroni) = primary_patroni(ctx, tools).await? else {
         tools.action_fail(
             "Unit cannot perform backups as it is not the primary: run create-backup on the \
              primary unit (get-primary names it)",
         )?;
         return Ok(());
-    }
+    };
     if backups::stanza_in(&state).is_none_or(|s| s.conf != view.conf || s.blocked.is_some()) {
         tools.action_fail("Stanza was not initialised")?;
         return Ok(());
@@ -241,9 +255,11 @@ pub async fn create_backup(
     if out.exit_code != 0 {
         let error = pgbackrest::error_lines(&log);
         tracing::error!("pgbackrest backup failed: {error}");
+        record_backup_end(&patroni, workload::LAST_BACKUP_ERROR_PARAMETER).await;
         tools.action_fail(&format!("Failed to backup PostgreSQL with error: {error}"))?;
         return finish(ctx, tools, paths).await;
     }
+    record_backup_end(&patroni, workload::LAST_BACKUP_PARAMETER).await;
     let label = pgbackrest::backup_label_from_output(&log)
         .context("pgbackrest backup named no backup label")?;
     tools.action_log(&format!(

@@ -288,7 +288,7 @@ pub async fn apply(
         preload,
         dcs,
         &passwords,
-        served.is_some(),
+        served,
         clients.hba_users(),
         archive.as_deref(),
         restore.as_ref(),
@@ -1106,7 +1106,7 @@ fn render_patroni(
     preload: &[String],
     dcs: Dcs,
     passwords: &Passwords,
-    tls: bool,
+    served: Option<&super::tls::Served>,
     users: Vec<(String, String)>,
     archive: Option<&str>,
     restore: Option<&super::backups::Restore>,
@@ -1127,6 +1127,15 @@ fn render_patroni(
     if preload.iter().any(|p| p == "pg_stat_statements") {
         parameters.insert("pg_stat_statements.max".into(), "10000".into());
     }
+    if let Some(not_after) = served.and_then(|s| s.not_after) {
+        // For the exporter's TLS query (cos/exporter/queries.yaml): PostgreSQL shows nobody the
+        // certificate it serves, and this changes only with the certificate (a reload).
+        parameters.insert(
+            workload::TLS_NOT_AFTER_PARAMETER.into(),
+            not_after.to_string(),
+        );
+    }
+    let tls = served.is_some();
     let settings = config.patroni_dcs(observed.planned_units, observed.planned_units);
     let pg_hba = workload::render_hba(&HbaInputs {
         tls,

@@ -90,6 +90,8 @@ pub struct Served {
     pub cert: String,
     /// `ca.pem`: the CA.
     pub ca: String,
+    /// When the certificate expires (seconds since the epoch), when known.
+    pub not_after: Option<u64>,
 }
 
 /// What the TLS part of a hook decided.
@@ -354,11 +356,18 @@ pub fn converge(
     if decision.refused.is_none() && !decision.forget.iter().any(|k| k == REFUSED_KEY) {
         decision.refused = refused_before;
     }
+    let not_after = decision
+        .state
+        .get(TLS_KEY)
+        .and_then(|v| serde_json::from_str::<TlsState>(v).ok())
+        .or(in_use)
+        .map(|s| s.not_after);
     decision.served = match (content.get(KEY), content.get(CERT), content.get(CA)) {
         (Some(key), Some(cert), Some(ca)) if !(on(CERTIFICATES) && broken) => Some(Served {
             key: key.clone(),
             cert: cert.expose().to_string(),
             ca: ca.expose().to_string(),
+            not_after,
         }),
         _ => None,
     };

@@ -49,6 +49,16 @@ pub const MONITORING_PASSWORD_FILE: &str = "/var/lib/postgresql/data/.monitoring
 /// The exporter's queries beyond its default collectors (`cos/exporter/queries.yaml`).
 pub const EXPORTER_QUERIES_FILE: &str = "/var/lib/postgresql/data/exporter-queries.yaml";
 
+/// A custom parameter holding the served certificate's expiry, seconds since the epoch (set only
+/// with TLS on), which the exporter reads with `current_setting`.
+pub const TLS_NOT_AFTER_PARAMETER: &str = "postgresql_k8s.tls_certificate_not_after";
+
+/// Cluster-wide custom parameters (in Patroni's store) holding when `create-backup` last
+/// finished a backup, and last saw one fail, seconds since the epoch; read by the exporter.
+pub const LAST_BACKUP_PARAMETER: &str = "postgresql_k8s.last_backup_time";
+/// See [`LAST_BACKUP_PARAMETER`].
+pub const LAST_BACKUP_ERROR_PARAMETER: &str = "postgresql_k8s.last_backup_error_time";
+
 /// The content of [`EXPORTER_QUERIES_FILE`].
 pub const EXPORTER_QUERIES: &str = include_str!("../../cos/exporter/queries.yaml");
 

@@ -32,7 +32,7 @@ const MAX_REQUEST_ENTRIES: usize = 1000;
 /// Lines kept while the target does not accept them.
 const MAX_BUFFERED: usize = 10 * MAX_REQUEST_ENTRIES;
 
-/// How often subscriptions are drained (lines arrive in between).
+/// How often subscriptions are drained while a target is followed (lines arrive in between).
 const POLL_PERIOD: Duration = Duration::from_millis(100);
 
 /// One request's timeout (Pebble's: 10 s).
@@ -296,7 +296,8 @@ impl Forwarder {
 }
 
 /// The daemon's forwarding loop: follows the plan and the services' output, flushing every
-/// [`FLUSH_PERIOD`]. Runs until the runtime stops.
+/// [`FLUSH_PERIOD`]. With no loki target it only reads the plan once a period, so an unrelated
+/// workload pays nothing measurable. Runs until the runtime stops.
 pub async fn run(daemon: Arc<Daemon>) {
     let mut forwarder = Forwarder::new(super::config::VERSION);
     let mut last_flush = std::time::Instant::now();
@@ -310,7 +311,9 @@ pub async fn run(daemon: Arc<Daemon>) {
             forwarder.flush().await;
             last_flush = std::time::Instant::now();
         }
-        tokio::time::sleep(POLL_PERIOD).await;
+        // Without a target there is nothing to drain: look at the plan once a flush period.
+        let idle = forwarder.gatherers.is_empty();
+        tokio::time::sleep(if idle { FLUSH_PERIOD } else { POLL_PERIOD }).await;
     }
 }
 

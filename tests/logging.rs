@@ -4,8 +4,9 @@
 //! services' output there, and a push receiver run by this test stores what arrives.
 //!
 //! Checked: PostgreSQL's and Patroni's lines arrive from the `postgresql` service with the Juju
-//! topology labels; neither a new password nor its SCRAM verifier is ever forwarded; once the
-//! relation is removed, nothing more is forwarded.
+//! topology labels; neither a new operator password, nor a client relation's password, nor
+//! their SCRAM verifiers are ever forwarded; once the relation is removed, nothing more is
+//! forwarded.
 
 mod common_lab;
 
@@ -213,17 +214,58 @@ fn service_output_reaches_loki_with_labels_and_without_passwords() {
     );
     assert_eq!(record.action.unwrap().failed, None, "{}", record.output);
     settle_ok(&mut d.model);
+    // A client relation: its role is created with a password of its own.
+    let shell = test_charm(d.scratch(), "shell-db-client");
+    d.model
+        .deploy(
+            &shell,
+            Some("app-client"),
+            1,
+            &[("database".to_string(), "app_db".to_string())],
+        )
+        .unwrap();
+    settle_ok(&mut d.model);
+    let client_relation = d
+        .model
+        .integrate(&format!("{APP}:database"), "app-client")
+        .unwrap();
+    let label = format!("database.{client_relation}.user.secret");
+    let client_secret = |d: &common_lab::Deployment| {
+        let state = d.model.state();
+        state
+            .secrets
+            .values()
+            .find(|s| s.label.as_deref() == Some(label.as_str()))
+            .map(|s| s.revisions[&s.latest()]["password"].clone())
+    };
+    assert!(
+        d.wait_until(None, 90, |d| client_secret(d).is_some()),
+        "no client credentials\n{}",
+        d.log_tail(40)
+    );
+    let client_password = client_secret(&d).unwrap();
+    let role = format!("relation_id_{client_relation}");
+
     let client = d.connect(0, "operator", new_password).unwrap();
-    let verifier =
-        client.value("SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'operator'");
+    let verifier_of = |role: &str| {
+        client.value(&format!(
+            "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = '{role}'"
+        ))
+    };
+    let verifier = verifier_of("operator");
     assert!(verifier.starts_with("SCRAM-SHA-256$"), "{verifier}");
+    let client_verifier = verifier_of(&role);
+    assert!(
+        client_verifier.starts_with("SCRAM-SHA-256$"),
+        "{client_verifier}"
+    );
     // A line written after the change has arrived: everything before it has too.
-    client.execute("CHECKPOINT");
     let before = receiver
         .lines()
         .iter()
         .filter(|l| l.text.contains("checkpoint starting: immediate"))
         .count();
+    client.execute("CHECKPOINT");
     assert!(
         receiver
             .wait_for(60, |_| {
@@ -234,13 +276,17 @@ fn service_output_reaches_loki_with_labels_and_without_passwords() {
                     .count()
                     > before
             })
-            .is_some()
+            .is_some(),
+        "the last checkpoint's line never arrived: {:#?}",
+        receiver.lines()
     );
-    let (_, keys) = verifier.split_once('$').unwrap();
-    let secrets: Vec<&str> = std::iter::once(new_password)
-        .chain(std::iter::once(verifier.as_str()))
-        .chain(keys.split([':', '$']).filter(|p| p.len() >= 16))
-        .collect();
+    // The passwords, the verifiers, and every long part of a verifier (salt, keys).
+    let mut secrets: Vec<&str> = vec![new_password, &client_password];
+    for v in [&verifier, &client_verifier] {
+        secrets.push(v);
+        let (_, parts) = v.split_once('$').unwrap();
+        secrets.extend(parts.split([':', '$']).filter(|p| p.len() >= 16));
+    }
     let lines = receiver.lines();
     for line in &lines {
         for secret in &secrets {

@@ -48,14 +48,15 @@ pub const FEATURES: &[Feature] = &[
     },
     Feature {
         name: "Observability (COS)",
-        endpoints: &[
-            "metrics-endpoint",
-            "grafana-dashboard",
-            "logging",
-            "tracing",
-        ],
+        endpoints: &["metrics-endpoint", "grafana-dashboard", "tracing"],
         actions: &[],
         implemented: false,
+    },
+    Feature {
+        name: "Log forwarding to Loki (logging)",
+        endpoints: &["logging"],
+        actions: &[],
+        implemented: true,
     },
     Feature {
         name: "Refresh (upgrade protocol)",

@@ -201,12 +201,12 @@ fn unbuilt_relations_say_so_in_the_log() {
     let h = harness(true);
     let run = h
         .run(
-            "hooks/logging-relation-changed",
+            "hooks/ldap-relation-changed",
             &[
-                ("JUJU_RELATION", "logging"),
-                ("JUJU_RELATION_ID", "logging:4"),
-                ("JUJU_REMOTE_APP", "loki"),
-                ("JUJU_REMOTE_UNIT", "loki/0"),
+                ("JUJU_RELATION", "ldap"),
+                ("JUJU_RELATION_ID", "ldap:4"),
+                ("JUJU_REMOTE_APP", "glauth"),
+                ("JUJU_REMOTE_UNIT", "glauth/0"),
             ],
         )
         .unwrap();
@@ -217,7 +217,7 @@ fn unbuilt_relations_say_so_in_the_log() {
             .args
             .last()
             .unwrap()
-            .contains("logging relation is not implemented")),
+            .contains("ldap relation is not implemented")),
         "{logs:?}"
     );
     assert!(run.calls_to("relation-set").is_empty());

@@ -311,6 +311,10 @@ pub async fn apply(
         exporter: installed.exporter.clone(),
         monitoring_ready: true,
         restoring: restore.is_some(),
+        log_targets: crate::relations::logging::log_targets(
+            &observed.logging.view,
+            &super::logging::topology(ctx),
+        ),
     });
 
     // Files and layer. A new container gets its directories first.

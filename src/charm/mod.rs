@@ -9,6 +9,7 @@
 mod apply;
 pub mod backups;
 pub mod clients;
+pub mod logging;
 mod observe;
 pub mod peers;
 mod secrets;
@@ -95,6 +96,9 @@ pub async fn reconcile(
             .unwrap_or_default(),
     )?;
     let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
+    if let Some((key, value)) = logging::record(&observed.logging) {
+        applied.state.insert(key, value);
+    }
     if !applied.s3_synced {
         // Stopped before the workload's pgBackRest configuration: keep what the relation said
         // (without a configuration, so it is read again) or that it is gone.

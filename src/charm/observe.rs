@@ -121,6 +121,8 @@ pub struct Observed {
     pub peers_changed: bool,
     /// The S3 relation (backups).
     pub s3: super::backups::S3Observed,
+    /// The `logging` relation (log forwarding).
+    pub logging: super::logging::LoggingObserved,
 }
 
 /// Read everything.
@@ -173,6 +175,7 @@ pub async fn observe(
         .map(Config::backup_encryption)
         .unwrap_or(true);
     let s3 = super::backups::observe(ctx, tools, &state, fresh_container, encrypted)?;
+    let logging = super::logging::observe(ctx, tools, &state, leader)?;
     let address = match &workload {
         Workload::Reachable { facts, .. } => facts.address.clone(),
         Workload::Unreachable { .. } => address_of()?,
@@ -218,6 +221,7 @@ pub async fn observe(
         peers,
         peers_changed,
         s3,
+        logging,
     })
 }
 

@@ -77,6 +77,7 @@ mod tests {
             peers: Default::default(),
             peers_changed: false,
             s3: Default::default(),
+            logging: Default::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod database;
 pub mod etcd;
+pub mod logging;
 pub mod pgsql;
 pub mod s3;
 

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use pebble::{
-    Check, CheckLevel, ExecCheck, HttpCheck, Layer, Override, Service, ServiceAction, Startup,
+    Check, CheckLevel, ExecCheck, HttpCheck, Layer, LogTarget, Override, Service, ServiceAction,
+    Startup,
 };
 
 use super::{
@@ -32,6 +33,8 @@ pub struct LayerInputs {
     /// A restore is in progress: Pebble must not restart Patroni when its bootstrap fails (the
     /// charm reports the failure instead of retrying a restore that cannot succeed).
     pub restoring: bool,
+    /// Pebble log targets (log forwarding to Loki), rendered by `relations::logging`.
+    pub log_targets: BTreeMap<String, LogTarget>,
 }
 
 /// The `postgresql` ready check.
@@ -176,6 +179,7 @@ pub fn render_layer(inputs: &LayerInputs) -> Layer {
         }
     }
     layer.checks.insert("postgresql".into(), check);
+    layer.log_targets = inputs.log_targets.clone();
     layer
 }
 
@@ -193,6 +197,7 @@ mod tests {
             exporter: Some("/usr/bin/prometheus-postgres-exporter".into()),
             monitoring_ready: true,
             restoring: false,
+            log_targets: BTreeMap::new(),
         }
     }
 
@@ -245,6 +250,24 @@ mod tests {
             ..inputs()
         });
         assert!(!none.services.contains_key("metrics_server"));
+    }
+
+    #[test]
+    fn log_targets_go_into_the_layer() {
+        let target = LogTarget {
+            r#type: Some(pebble::LogTargetType::Loki),
+            location: "http://loki:3100/loki/api/v1/push".into(),
+            services: vec!["all".into()],
+            r#override: Some(Override::Replace),
+            labels: BTreeMap::from([("juju_unit".to_string(), "pg/0".to_string())]),
+        };
+        let layer = render_layer(&LayerInputs {
+            log_targets: BTreeMap::from([("loki/0".to_string(), target.clone())]),
+            ..inputs()
+        });
+        assert_eq!(layer.log_targets["loki/0"], target);
+        layer.validate("postgresql").unwrap();
+        assert!(render_layer(&inputs()).log_targets.is_empty());
     }
 
     #[test]

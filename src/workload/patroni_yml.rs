@@ -7,8 +7,7 @@ use juju::Secret;
 use serde_json::{Value, json};
 
 use super::{
-    DATA_DIR, LOG_DIR, PATRONI_PORT, PG_PORT, PGPASS, SOCKET_DIR, TLS_CA_FILE, TLS_CERT_FILE,
-    TLS_KEY_FILE,
+    DATA_DIR, PATRONI_PORT, PG_PORT, PGPASS, SOCKET_DIR, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE,
 };
 
 /// Patroni's distributed configuration store.
@@ -92,22 +91,19 @@ fn fixed_parameters() -> BTreeMap<&'static str, Value> {
         ("full_page_writes", json!(true)),
         ("log_autovacuum_min_duration", json!(60000)),
         ("log_checkpoints", json!("on")),
+        // PostgreSQL logs to its standard error, which Patroni passes on to its own and Pebble
+        // keeps as the `postgresql` service's output (forwarded to Loki when related): no
+        // logging collector, no files (the reference writes /var/log/postgresql/*.log).
         ("log_destination", json!("stderr")),
-        ("log_directory", json!(LOG_DIR)),
         ("log_error_verbosity", json!("verbose")),
-        ("log_file_mode", json!("0600")),
-        ("log_filename", json!("postgresql-%w_%H%M.log")),
         (
             "log_line_prefix",
             json!("%t [%p]: user=%u,db=%d,app=%a,client=%h,line=%l "),
         ),
         ("log_min_error_statement", json!("warning")),
-        ("log_rotation_age", json!(1)),
-        ("log_rotation_size", json!(0)),
         ("log_statement", json!("ddl")),
         ("log_timezone", json!("UTC")),
-        ("log_truncate_on_rotation", json!("on")),
-        ("logging_collector", json!("on")),
+        ("logging_collector", json!("off")),
         ("password_encryption", json!("scram-sha-256")),
         ("unix_socket_directories", json!(SOCKET_DIR)),
         ("wal_level", json!("logical")),
@@ -145,10 +141,8 @@ pub fn render_patroni_yml(inputs: &PatroniInputs) -> String {
     let mut doc = json!({
         "scope": inputs.scope,
         "name": inputs.name,
+        // No `dir`: Patroni logs to its standard error, the service's output (see above).
         "log": {
-            "dir": LOG_DIR,
-            "file_num": 10080,
-            "file_size": 600,
             "dateformat": "%Y-%m-%d %H:%M:%S %Z",
             "format": "%(asctime)s [%(process)d]: %(levelname)s: %(message)s ",
         },
@@ -367,6 +361,23 @@ mod tests {
                 .count(),
             0
         );
+    }
+
+    #[test]
+    fn postgresql_and_patroni_log_to_the_service_output() {
+        let yml = render_patroni_yml(&inputs(Dcs::Kubernetes {
+            pod_ip: "10.1.2.3".into(),
+        }));
+        let doc: serde_yaml::Value = serde_yaml::from_str(&yml).unwrap();
+        let params = &doc["postgresql"]["parameters"];
+        assert_eq!(params["logging_collector"], "off");
+        assert_eq!(params["log_destination"], "stderr");
+        for file_setting in ["log_directory", "log_filename", "log_rotation_age"] {
+            assert!(params.get(file_setting).is_none(), "{file_setting}");
+        }
+        // Patroni without a log directory writes to its standard error.
+        assert!(doc["log"].get("dir").is_none());
+        assert!(doc["log"].get("format").is_some());
     }
 
     #[test]

@@ -67,6 +67,7 @@ async fn run_daemon(config: Config) -> Result<i32, String> {
         boot_start(&daemon);
     }
     daemon.checks.plan_changed(&daemon, &daemon.plan.plan());
+    let forwarding = tokio::spawn(super::logfwd::run(daemon.clone()));
     let server = tokio::spawn(api::serve_unix(daemon.clone(), listener));
     let http = tcp.map(|listener| tokio::spawn(api::serve_tcp(daemon.clone(), listener)));
 
@@ -90,6 +91,7 @@ async fn run_daemon(config: Config) -> Result<i32, String> {
         let _ = sys::kill_group(group, libc::SIGKILL);
     }
     server.abort();
+    forwarding.abort();
     if let Some(http) = http {
         http.abort();
     }

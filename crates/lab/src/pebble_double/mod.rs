@@ -13,7 +13,8 @@
 //! - `plan_store`, `plan_yaml`: layers, the combined plan and its YAML.
 //! - `services`: state machines and service changes; `checks`: health checks.
 //! - `exec`: commands and their websockets; `files`: the files API.
-//! - `changes`, `notices`: changes, tasks and notices; `logbuf`: service output.
+//! - `changes`, `notices`: changes, tasks and notices; `logbuf`: service output; `logfwd`:
+//!   forwarding it to the plan's `loki` log targets.
 //! - `process` (the only place that starts processes), `sys` (the only `unsafe`), `users`,
 //!   `clock`, `goerr`, `random`, `signals`, `logger`, `service_context`.
 
@@ -27,6 +28,7 @@ mod exec;
 mod files;
 mod goerr;
 mod logbuf;
+mod logfwd;
 mod logger;
 mod notices;
 mod plan_store;

@@ -47,8 +47,14 @@ pub const FEATURES: &[Feature] = &[
         implemented: true,
     },
     Feature {
-        name: "Observability (COS)",
-        endpoints: &["metrics-endpoint", "grafana-dashboard", "tracing"],
+        name: "Observability (COS): metrics, alert rules, dashboards",
+        endpoints: &["metrics-endpoint", "grafana-dashboard"],
+        actions: &[],
+        implemented: true,
+    },
+    Feature {
+        name: "Tracing of the charm's hooks",
+        endpoints: &["tracing"],
         actions: &[],
         implemented: false,
     },

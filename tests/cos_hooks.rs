@@ -155,7 +155,7 @@ fn the_leader_writes_the_application_and_unit_bags_on_joined() {
     assert_eq!(meta["model_uuid"], "5a1b4d6e-0000-4000-8000-00000000beef");
     assert_eq!(meta["unit"], "postgresql-k8s/0");
     let rules: Value = serde_json::from_str(&app["alert_rules"]).unwrap();
-    assert_eq!(rules["groups"].as_array().unwrap().len(), 4);
+    assert_eq!(rules["groups"].as_array().unwrap().len(), 5);
     assert_eq!(
         unit[0].2,
         BTreeMap::from([

@@ -366,6 +366,7 @@ mod tests {
             names,
             [
                 "lab_0b8e1f1c_postgresql_k8s_PatroniExporterK8s_rules",
+                "lab_0b8e1f1c_postgresql_k8s_PgbackrestExporterK8s_rules",
                 "lab_0b8e1f1c_postgresql_k8s_PostgresqlOperatorK8s_rules",
                 "lab_0b8e1f1c_postgresql_k8s_PostgresqlExporterK8s_rules",
                 "lab_0b8e1f1c_postgresql_k8s_HostHealth_rules",

@@ -9,6 +9,7 @@
 mod apply;
 pub mod backups;
 pub mod clients;
+pub mod cos;
 mod observe;
 pub mod peers;
 mod secrets;
@@ -136,6 +137,18 @@ pub async fn reconcile(
             .state
             .insert(clients::DEPARTING_KEY.to_string(), "true".into());
     }
+    let cos = cos::converge(
+        ctx,
+        tools,
+        &cos::CosInputs {
+            leader: observed.leader,
+            address: &observed.address,
+            patroni_tls: tls.served.is_some(),
+            state: &observed.state,
+        },
+    );
+    applied.state.extend(cos.state);
+    applied.forget.extend(cos.forget);
     // Client refusals are the leader's to show (it is the unit that read the requests).
     applied.clients_refused = clients.refused().filter(|_| observed.leader);
     if applied.changed() {

@@ -1,8 +1,10 @@
 //! One module per relation endpoint: parsing what the other side wrote (untrusted input, parsed
 //! at the edge) and deciding what we write.
 
+pub mod dashboards;
 pub mod database;
 pub mod etcd;
+pub mod metrics;
 pub mod pgsql;
 pub mod s3;
 

@@ -1,7 +1,9 @@
-//! COS end to end in the lab: scrape jobs and alert rules on `metrics-endpoint`, read by the real
-//! consumer library (prometheus_scrape v0 LIBPATCH 56, in the `prometheus-consumer` test charm),
-//! fed to a real Prometheus that scrapes the unit's real exporter and Patroni, and evaluates the
-//! rules until an alert fires when the database stops.
+//! COS end to end in the lab: the charm's scrape jobs and alert rules on `metrics-endpoint`, read
+//! by the real consumer library (prometheus_scrape v0 LIBPATCH 56, in the `prometheus-consumer`
+//! test charm), fed to a real Prometheus that scrapes the units' real exporters and Patronis and
+//! evaluates the rules until an alert fires when the database stops; the charm's dashboards on
+//! `grafana-dashboard`, decoded by the real grafana_dashboard consumer (LIBPATCH 47, in
+//! `grafana-consumer`), checked against real scrapes; the Patroni job following TLS.
 
 mod common_lab;
 
@@ -9,8 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common_lab::cos::{
-    self, COS_PYTHON_ENV, Derived, GRAFANA_CONSUMER, METRICS_PROVIDER, PROMETHEUS_CONSUMER,
-    Prometheus,
+    self, COS_PYTHON_ENV, Derived, GRAFANA_CONSUMER, PROMETHEUS_CONSUMER, Prometheus,
 };
 use common_lab::{APP, Deployment, settle_ok};
 use serde_json::{Value, json};
@@ -156,74 +157,6 @@ fn promql_metric_names() {
 fn exposition_metric_names() {
     let names = cos::metric_names("# HELP a x\n# TYPE a gauge\na 1\nb{c=\"d\"} 2\n\n");
     assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a", "b"]);
-}
-
-/// Hand-made relation data in the reference's shape (wildcard targets on the exporter's and
-/// Patroni's ports, topology in `scrape_metadata`, our alert rules) from a shell provider
-/// pointed at the charm's unit: the library expands the targets to that unit, a real
-/// Prometheus scrapes both with `up == 1`, loads every rule, and `PostgresqlDown` fires once
-/// Patroni (and with it PostgreSQL) is stopped while the exporter keeps answering.
-#[test]
-fn hand_made_scrape_data_reaches_a_real_prometheus() {
-    if !common_lab::can_run() {
-        return;
-    }
-    let mut d = deploy();
-    let address = d.address(0);
-    let jobs = json!([
-        {"metrics_path": "/metrics", "static_configs": [{"targets": ["*:9187"]}]},
-        {"job_name": "patroni", "metrics_path": "/metrics", "scheme": "http",
-         "static_configs": [{"targets": ["*:8008"]}]},
-    ]);
-    let metadata = json!({
-        "model": "lab", "model_uuid": "00000000-0000-4000-8000-000000000000",
-        "application": METRICS_PROVIDER, "unit": format!("{METRICS_PROVIDER}/0"),
-        "charm_name": METRICS_PROVIDER,
-    });
-    let (rules, rule_count) = alert_rules();
-    let charm = cos::cos_charm(d.scratch(), METRICS_PROVIDER);
-    let config: Vec<(String, String)> = [
-        ("scrape-jobs", jobs.to_string()),
-        ("scrape-metadata", metadata.to_string()),
-        ("alert-rules", rules.to_string()),
-        ("unit-address", address.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    d.model.deploy(&charm, None, 1, &config).unwrap();
-    settle_ok(&mut d.model);
-
-    let derived = relate_prometheus(&mut d, METRICS_PROVIDER);
-    let targets: BTreeSet<String> = derived.targets().into_iter().map(|(_, t)| t).collect();
-    assert_eq!(
-        targets,
-        BTreeSet::from([format!("{address}:9187"), format!("{address}:8008")]),
-        "{:#}",
-        json!(derived.jobs)
-    );
-    assert_eq!(derived.rules().len(), rule_count);
-
-    let prometheus = Prometheus::start(d.scratch(), &derived);
-    assert_all_up(&prometheus, &derived);
-    let loaded = prometheus.rules();
-    assert_eq!(loaded.len(), rule_count, "{:#}", json!(loaded));
-    assert!(
-        loaded.iter().all(|r| r["health"] != "err"),
-        "{:#}",
-        json!(loaded)
-    );
-
-    stop_database(&d);
-    let state = wait_alert(&prometheus, "PostgresqlDown", 150);
-    assert_eq!(
-        state.as_deref(),
-        Some("firing"),
-        "alerts: {:#}\npg_up: {}\ntargets: {:#}",
-        json!(prometheus.alerts()),
-        json!(prometheus.query("pg_up")),
-        json!(prometheus.targets())
-    );
 }
 
 /// Every panel's query expressions of a dashboard (rows' nested panels included).

@@ -30,9 +30,6 @@ pub const PROMETHEUS_CONSUMER: &str = "prometheus-consumer";
 /// The Grafana consumer's application name.
 pub const GRAFANA_CONSUMER: &str = "grafana-consumer";
 
-/// The shell provider of hand-made metrics-endpoint data.
-pub const METRICS_PROVIDER: &str = "shell-metrics-provider";
-
 /// How often Prometheus evaluates rules: short, so that a rule's `for` is what the tests wait
 /// for.
 pub const INTERVAL: &str = "1s";

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use lab::harness::{Harness, jujuc_binary};
 
+const APP_SECRET: &str = r#"{"operator-password": "o", "replication-password": "r", "rewind-password": "w", "monitoring-password": "m", "backup-password": "b", "patroni-password": "p"}"#;
+const NETWORK: &str = r#"{"bind-addresses": [{"mac-address": "", "interface-name": "eth0", "addresses": [{"hostname": "", "value": "10.1.2.3", "cidr": "10.1.2.0/24"}]}], "egress-subnets": ["10.1.2.3/32"], "ingress-addresses": ["10.1.2.3"]}"#;
+
 struct Sample {
     wall: Duration,
     max_rss_kib: i64,
@@ -119,6 +122,88 @@ fn main() {
         rows.push(row);
     }
 
+    // COS: a leader with its passwords, store and peers kept, one Prometheus and one Grafana
+    // related, and no workload socket. The relation hook writes both bags (the replayed
+    // relation-get answers empty bags, so every run writes as a first join does); update-status
+    // with the same relations kept shows the steady state.
+    let mut cos = Harness::new(&charm, &jujuc, "postgresql-k8s/0").unwrap();
+    let store =
+        "{\"hosts\":[\"10.1.2.9:2379\"],\"protocol\":\"http\",\"ca\":null,\"client_secret\":null}";
+    let peers = "{\"relation\":0,\"members\":{}}";
+    let state = |extra: &[(&str, &str)]| {
+        let mut s = std::collections::BTreeMap::from([("etcd-store", store), ("peers", peers)]);
+        s.extend(extra.iter().copied());
+        format!("{}\n", serde_json::to_string(&s).unwrap())
+    };
+    cos.answer("is-leader", "true\n")
+        .answer("config-get", "{}\n")
+        .answer("state-get", &state(&[]))
+        .answer("secret-get", &format!("{APP_SECRET}\n"))
+        .fail(
+            "secret-get --format=json --label database-peers.postgresql-k8s.unit --peek",
+            1,
+            "ERROR secret not found\n",
+        )
+        .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
+        .answer("relation-ids etcd", "[\"etcd:3\"]\n")
+        .answer(
+            "relation-ids metrics-endpoint",
+            "[\"metrics-endpoint:7\"]\n",
+        )
+        .answer(
+            "relation-ids grafana-dashboard",
+            "[\"grafana-dashboard:8\"]\n",
+        )
+        .answer("relation-list", "\"etcd-lab\"\n")
+        .answer("relation-list --format=json -r database-peers:0", "[]\n")
+        .answer("relation-get --format=json -r database-peers:0", "{}\n")
+        .answer("relation-get --format=json -r metrics-endpoint:7", "{}\n")
+        .answer("relation-get --format=json -r grafana-dashboard:8", "{}\n")
+        .answer(
+            "relation-get",
+            "{\"endpoints\": \"http://10.1.2.9:2379\"}\n",
+        )
+        .answer("network-get", &format!("{NETWORK}\n"))
+        .answer(
+            "goal-state",
+            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
+        )
+        .accept_writes();
+    cos.env("CHARM_CONTAINERS_DIR", no_sockets.to_str().unwrap());
+    let env = [
+        ("JUJU_RELATION", "metrics-endpoint"),
+        ("JUJU_RELATION_ID", "metrics-endpoint:7"),
+        ("JUJU_REMOTE_APP", "prometheus"),
+        ("JUJU_REMOTE_UNIT", "prometheus/0"),
+    ];
+    let path = "hooks/metrics-endpoint-relation-changed";
+    let mut row = run_many("metrics-endpoint-rel-changed", runs, || {
+        cos.command(path, &env).unwrap()
+    });
+    let calls = cos.calls().unwrap();
+    row.calls = Some(calls.len());
+    let written: Vec<(String, usize)> = calls
+        .iter()
+        .filter(|c| c.tool == "relation-set")
+        .map(|c| (c.args.join(" "), c.stdin.len()))
+        .collect();
+    let kept = calls
+        .iter()
+        .filter(|c| c.tool == "state-set")
+        .find_map(|c| {
+            serde_json::from_str::<std::collections::BTreeMap<String, String>>(&c.stdin)
+                .ok()?
+                .remove("cos")
+        })
+        .expect("the relation hook records what it wrote");
+    rows.push(row);
+    cos.answer("state-get", &state(&[("cos", &kept)]));
+    let mut row = run_many("update-status (COS kept)", runs, || {
+        cos.command("hooks/update-status", &[]).unwrap()
+    });
+    row.calls = Some(cos.calls().unwrap().len());
+    rows.push(row);
+
     let baseline = rows[0].median_ms;
     println!(
         "\n{runs} runs per event; charm binary {} ({:.2} MiB stripped)",
@@ -141,6 +226,10 @@ fn main() {
                 .unwrap_or_else(|| "-".into()),
             row.median_ms / baseline
         );
+    }
+    println!("\nrelation data written by metrics-endpoint-relation-changed (bytes of JSON):");
+    for (args, bytes) in &written {
+        println!("  relation-set {args}: {bytes}");
     }
     println!(
         "\npeak RSS is wait4's ru_maxrss: the largest of the process and the children it waited \

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use lab::engine::{HookRecord, Isolation, Model, ModelOptions};
 pub mod clients;
+pub mod cos;
 pub mod s3;
 pub mod tls;
 

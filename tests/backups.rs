@@ -114,6 +114,23 @@ fn backups_are_encrypted_listed_and_restored_to_a_backup_or_a_time() {
         recorded >= before && recorded <= before + 600,
         "{recorded} {before}"
     );
+    // ...which the exporter reports (the charm's queries), for the backup-age alert.
+    let scraped = (0..30)
+        .find_map(|_| {
+            let body = common_lab::cos::curl(&format!("http://{}:9187/metrics", lab.d.address(0)))
+                .unwrap_or_default();
+            let line = body
+                .lines()
+                .find(|l| l.starts_with("pg_backup_last_completed_time"))
+                .map(str::to_string);
+            if line.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            line
+        })
+        .expect("pg_backup_last_completed_time in the exporter's scrape");
+    let value: f64 = scraped.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(value as u64, recorded, "{scraped}");
     sql.execute("INSERT INTO marks VALUES ('after-full')");
     let incremental = lab.backup("incremental");
     assert_ne!(full, incremental);

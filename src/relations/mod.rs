@@ -5,6 +5,7 @@ pub mod database;
 pub mod etcd;
 pub mod pgsql;
 pub mod s3;
+pub mod traces;
 
 #[cfg(test)]
 pub(crate) mod tests {

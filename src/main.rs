@@ -97,8 +97,9 @@ fn main() -> ExitCode {
 }
 
 /// Send the hook's spans to the tracing relation's receiver, if one is kept in the charm's
-/// state (read by every hook already, so no extra hook-tool call then). A failure is a warning:
-/// tracing never fails a hook.
+/// state. Hooks use the state they read already (no extra hook-tool call; a hook that failed
+/// before reading it sends nothing); actions, which often do not read it, read it here. A
+/// failure is a warning: tracing never fails a hook.
 fn export_spans(
     ctx: &Context,
     tools: &HookTools,
@@ -106,11 +107,11 @@ fn export_spans(
     spans: &SpanRecorder,
 ) {
     let recorded = spans.take();
-    let Some(url) = tools
-        .state_get()
-        .ok()
-        .and_then(|state| charm::traces::traces_url(&state))
-    else {
+    let state = match ctx.event {
+        juju::Event::Action { .. } => tools.state_get().ok(),
+        _ => tools.state_if_read(),
+    };
+    let Some(url) = state.and_then(|state| charm::traces::traces_url(&state)) else {
         return;
     };
     let charm_name = env!("CARGO_PKG_NAME");

@@ -76,6 +76,67 @@ fn run_many(name: &str, runs: usize, mut make: impl FnMut() -> Command) -> Row {
     }
 }
 
+/// Answers for a unit in steady state: passwords stored, etcd and the peer relation kept in the
+/// charm's state, and (when given) a tracing receiver.
+fn steady(h: &mut Harness, receiver: Option<&str>) {
+    let mut state = serde_json::json!({
+        "etcd-store": "{\"hosts\":[\"10.1.2.9:2379\"],\"protocol\":\"http\",\"ca\":null,\"client_secret\":null}",
+        "peers": "{\"relation\":0,\"members\":{}}",
+    });
+    if let Some(url) = receiver {
+        state["tracing-receiver"] = url.into();
+    }
+    h.answer("is-leader", "true\n")
+        .answer("config-get", "{}\n")
+        .answer("state-get", &format!("{state}\n"))
+        .answer(
+            "secret-get",
+            "{\"operator-password\": \"o\", \"replication-password\": \"r\", \"rewind-password\": \"w\", \"monitoring-password\": \"m\", \"backup-password\": \"b\", \"patroni-password\": \"p\"}\n",
+        )
+        .answer(
+            "network-get",
+            "{\"bind-addresses\": [{\"mac-address\": \"\", \"interface-name\": \"eth0\", \"addresses\": [{\"hostname\": \"\", \"value\": \"10.1.2.3\", \"cidr\": \"10.1.2.0/24\"}]}], \"egress-subnets\": [\"10.1.2.3/32\"], \"ingress-addresses\": [\"10.1.2.3\"]}\n",
+        )
+        .answer(
+            "goal-state",
+            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
+        )
+        .accept_writes();
+}
+
+/// An OTLP/HTTP receiver on 127.0.0.1 answering `200 {}` to every request (a thread, one
+/// connection at a time); its base url.
+fn otlp_receiver() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let line = line.trim_end().to_ascii_lowercase();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let _ = reader
+                .into_inner()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+        }
+    });
+    url
+}
+
 fn main() {
     let runs: usize = std::env::args()
         .skip(1)
@@ -203,6 +264,23 @@ fn main() {
     });
     row.calls = Some(cos.calls().unwrap().len());
     rows.push(row);
+
+    // A steady-state update-status (every read answered, no workload socket), without and with
+    // a tracing receiver kept in the charm's state: the cost of recording and sending the spans.
+    let receiver = otlp_receiver();
+    for (name, traced) in [
+        ("update-status steady", false),
+        ("update-status steady+tracing", true),
+    ] {
+        let mut s = Harness::new(&charm, &jujuc, "postgresql-k8s/0").unwrap();
+        steady(&mut s, traced.then_some(receiver.as_str()));
+        s.env("CHARM_CONTAINERS_DIR", no_sockets.to_str().unwrap());
+        let mut row = run_many(name, runs, || {
+            s.command("hooks/update-status", &[]).unwrap()
+        });
+        row.calls = Some(s.calls().unwrap().len());
+        rows.push(row);
+    }
 
     let baseline = rows[0].median_ms;
     println!(

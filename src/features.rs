@@ -56,7 +56,7 @@ pub const FEATURES: &[Feature] = &[
         name: "Tracing of the charm's hooks",
         endpoints: &["tracing"],
         actions: &[],
-        implemented: false,
+        implemented: true,
     },
     Feature {
         name: "Log forwarding to Loki (logging)",

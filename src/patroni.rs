@@ -136,6 +136,7 @@ impl Patroni {
         self.get_with(path, true).await
     }
 
+    #[tracing::instrument(name = "patroni", skip_all, fields(request = %format!("GET {path}")))]
     async fn get_with(&self, path: &str, authenticate: bool) -> Result<(u16, Value)> {
         let mut request = self.http.get(format!("{}{path}", self.base));
         if authenticate {
@@ -150,6 +151,7 @@ impl Patroni {
         Ok((status, body))
     }
 
+    #[tracing::instrument(name = "patroni", skip_all, fields(request = %format!("{method} {path}")))]
     async fn send(
         &self,
         method: reqwest::Method,

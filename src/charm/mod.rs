@@ -16,11 +16,13 @@ pub mod peers;
 mod secrets;
 mod status;
 pub mod tls;
+pub mod traces;
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use juju::{Context, HookTools, Status};
+use tracing::Instrument as _;
 
 pub use apply::{API_CA_KEY, Applied, patroni_client};
 pub use observe::{Observed, Store, Workload};
@@ -61,42 +63,51 @@ pub async fn reconcile(
     paths: &Paths,
     overrides: Overrides,
 ) -> Result<Outcome> {
-    let observed = observe::observe(ctx, tools, paths, overrides.passwords.as_ref()).await?;
+    let observed = observe::observe(ctx, tools, paths, overrides.passwords.as_ref())
+        .instrument(tracing::info_span!("observe"))
+        .await?;
     if let Some(endpoint) = &observed.unhandled_endpoint {
         tracing::info!(
             "the {endpoint} relation is not implemented in this revision of the charm; its data is ignored"
         );
     }
-    let tls = tls::converge(
-        ctx,
-        tools,
-        &observed.state,
-        &observed.address,
-        overrides.tls_key,
-    )?;
+    let traced = traces::converge(ctx, tools, observed.leader)?;
+    let tls = tracing::info_span!("tls").in_scope(|| {
+        tls::converge(
+            ctx,
+            tools,
+            &observed.state,
+            &observed.address,
+            overrides.tls_key,
+        )
+    })?;
     for note in &tls.notes {
         tracing::info!("TLS: {note}");
     }
-    let mut clients = clients::plan(
-        ctx,
-        tools,
-        &observed.state,
-        &observed.peers,
-        observed.leader,
-        observed
-            .config
-            .as_ref()
-            .map(|c| {
-                c.extensions()
-                    .into_iter()
-                    .filter(|e| e.enabled)
-                    .map(|e| e.name.to_string())
-                    .chain(["plpgsql".to_string()])
-                    .collect()
-            })
-            .unwrap_or_default(),
-    )?;
-    let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients).await?;
+    let mut clients = tracing::info_span!("clients").in_scope(|| {
+        clients::plan(
+            ctx,
+            tools,
+            &observed.state,
+            &observed.peers,
+            observed.leader,
+            observed
+                .config
+                .as_ref()
+                .map(|c| {
+                    c.extensions()
+                        .into_iter()
+                        .filter(|e| e.enabled)
+                        .map(|e| e.name.to_string())
+                        .chain(["plpgsql".to_string()])
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    })?;
+    let mut applied = apply::apply(ctx, tools, paths, &observed, &tls, &mut clients)
+        .instrument(tracing::info_span!("apply"))
+        .await?;
     if let Some((key, value)) = logging::record(&observed.logging) {
         applied.state.insert(key, value);
     }
@@ -117,7 +128,9 @@ pub async fn reconcile(
         if let Workload::Reachable { fresh, .. } = &mut second.workload {
             *fresh = false;
         }
-        let next = apply::apply(ctx, tools, paths, &second, &tls, &mut clients).await?;
+        let next = apply::apply(ctx, tools, paths, &second, &tls, &mut clients)
+            .instrument(tracing::info_span!("apply", pass = 2u64))
+            .await?;
         applied = applied.then(next);
     }
     let mut peers = observed.peers.clone();
@@ -160,11 +173,17 @@ pub async fn reconcile(
     }
     let mut state = tls.state.clone();
     state.append(&mut applied.state);
+    state.extend(traced.state);
     state.retain(|k, v| observed.state.get(k) != Some(v));
     if !state.is_empty() {
         tools.state_set(&state)?;
     }
-    let mut forget: Vec<&String> = tls.forget.iter().chain(&applied.forget).collect();
+    let mut forget: Vec<&String> = tls
+        .forget
+        .iter()
+        .chain(&applied.forget)
+        .chain(&traced.forget)
+        .collect();
     forget.sort();
     forget.dedup();
     for key in forget {
@@ -172,6 +191,7 @@ pub async fn reconcile(
             tools.state_delete(key)?;
         }
     }
+    let _status = tracing::info_span!("status").entered();
     let (unit, app) = compute_status(&observed, &applied);
     tools.status_set(false, &unit)?;
     if let Some(app) = app {

@@ -15,6 +15,7 @@ use crate::passwords::SystemUser;
 /// database), or is granted use of them otherwise. Returns the number of statements that changed
 /// something; a second run writes nothing. `admin` is the charm's superuser connection to the
 /// `postgres` database and `params` its parameters (to reach the new database).
+#[tracing::instrument(name = "sql.client_database", skip_all, fields(database = %database))]
 pub async fn ensure_client_database(
     admin: &Client,
     params: &ConnParams,

@@ -171,6 +171,7 @@ impl ConnParams {
 
 /// Connect, with TLS when `params` has it. The connection's I/O runs on a spawned task of the
 /// current tokio runtime and ends when the returned client is dropped.
+#[tracing::instrument(name = "sql.connect", skip_all)]
 pub async fn connect(params: &ConnParams) -> anyhow::Result<Client> {
     match &params.tls {
         Some(tls) => {

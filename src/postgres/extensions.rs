@@ -87,6 +87,7 @@ pub async fn non_template_databases(client: &Client) -> anyhow::Result<Vec<Strin
 /// Enabled extensions the server does not have are refused before anything is written
 /// ([`ExtensionError::Unavailable`]); a disabled one it does not have is simply absent. A drop
 /// that other objects depend on stops with [`ExtensionError::DependentObjects`].
+#[tracing::instrument(name = "sql.extensions", skip_all)]
 pub async fn ensure_extensions(
     params: &ConnParams,
     databases: &[String],

@@ -202,6 +202,7 @@ async fn read_role(client: &Client, name: &str) -> anyhow::Result<Option<Current
 /// that differ, `GRANT` for missing memberships, and a new SCRAM verifier only when the stored
 /// one does not match the password. All of it in one transaction; nothing is written when the
 /// role already matches. Needs a superuser connection (it reads `pg_authid`).
+#[tracing::instrument(name = "sql.role", skip_all, fields(role = %name))]
 pub async fn ensure_role(
     client: &mut Client,
     name: &str,
@@ -257,6 +258,7 @@ pub async fn ensure_role(
 
 /// Set the password of an existing role `user` (the set-password action), as a SCRAM verifier
 /// and only if it differs. Returns whether it was written. Fails if the role does not exist.
+#[tracing::instrument(name = "sql.set_password", skip_all, fields(role = %user))]
 pub async fn set_password(
     client: &mut Client,
     user: &str,

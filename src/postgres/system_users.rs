@@ -90,6 +90,7 @@ fn system_user_spec(user: SystemUser, passwords: &SystemPasswords) -> RoleSpec<'
 ///   FROM PUBLIC`, `GRANT ALL PRIVILEGES ON DATABASE postgres` to each system user.
 ///
 /// The client must be a superuser connected to the `postgres` database.
+#[tracing::instrument(name = "sql.system_users", skip_all)]
 pub async fn ensure_system_users(
     client: &mut Client,
     passwords: &SystemPasswords,

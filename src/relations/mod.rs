@@ -8,6 +8,7 @@ pub mod logging;
 pub mod metrics;
 pub mod pgsql;
 pub mod s3;
+pub mod traces;
 
 #[cfg(test)]
 pub(crate) mod tests {

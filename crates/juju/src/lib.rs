@@ -7,6 +7,8 @@
 //!   the hook and no-op writes skipped.
 //! - [`Secret`]: passwords and keys, redacted in logs and zeroed on drop.
 //! - [`JujuLogLayer`]: a `tracing` layer that sends log events to `juju-log`.
+//! - [`spans::SpanRecorder`]: a `tracing` layer that keeps the hook's spans, and
+//!   [`spans::otlp_json`] to send them to an OpenTelemetry collector (OTLP/HTTP JSON).
 //!
 //! Nothing here knows about any particular workload.
 //!
@@ -36,13 +38,14 @@ mod event;
 mod log_layer;
 mod runner;
 mod secret;
+pub mod spans;
 pub mod time;
 mod tools;
 
 pub use context::{Context, Version, process_env};
 pub use error::{Error, Result};
 pub use event::{Event, RelationEventKind, RelationRef, SecretEventKind, StorageEventKind};
-pub use log_layer::{JujuLogLayer, LogSink, init_logging, juju_level};
+pub use log_layer::{JujuLogLayer, LogSink, init_logging, init_logging_with_spans, juju_level};
 pub use runner::{Output, ProcessRunner, Runner};
 pub use secret::Secret;
 pub use tools::*;

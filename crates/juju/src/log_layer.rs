@@ -118,6 +118,23 @@ pub fn init_logging(sink: impl LogSink + 'static, max_level: Level) -> bool {
     tracing::subscriber::set_global_default(subscriber).is_ok()
 }
 
+/// [`init_logging`], with `spans` also recording every span at `max_level` and above (for
+/// export to a tracing backend at the end of the hook, see [`crate::spans`]).
+pub fn init_logging_with_spans(
+    sink: impl LogSink + 'static,
+    max_level: Level,
+    spans: crate::spans::SpanRecorder,
+) -> bool {
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::from_level(
+            max_level,
+        ))
+        .with(JujuLogLayer::new(sink))
+        .with(spans);
+    tracing::subscriber::set_global_default(subscriber).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

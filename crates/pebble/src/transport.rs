@@ -152,7 +152,8 @@ impl Transport {
         &self.socket
     }
 
-    /// Sends one request and reads the whole answer.
+    /// Sends one request and reads the whole answer (in a span naming the method and path).
+    #[tracing::instrument(name = "pebble", skip_all, fields(request = %request.describe()))]
     pub async fn send(
         &self,
         request: &ApiRequest,

@@ -18,6 +18,12 @@ impl HookTools {
         Ok(state)
     }
 
+    /// The state as this hook already read it (with its own writes), without calling
+    /// `state-get`: `None` when it has not been read (or the read failed).
+    pub fn state_if_read(&self) -> Option<BTreeMap<String, String>> {
+        self.cache().state.clone()
+    }
+
     /// `state-set --file -` with the changed keys as JSON on stdin. Keys that already hold the
     /// value are not sent. Committed when the hook succeeds.
     pub fn state_set(&self, values: &BTreeMap<String, String>) -> Result<()> {

@@ -347,6 +347,14 @@ fn the_charm_is_scraped_its_dashboards_match_and_alerts_fire() {
         "patroni scrape: median {median:.1} ms, p95 {p95:.1} ms, body {size} bytes (30 scrapes)"
     );
 
+    // Every unit's exporter reaches its database (pg_up is the exporter's own view; `up` above
+    // is only Prometheus reaching the exporter).
+    let all_up = prometheus.wait(30, |p| {
+        let up = p.query("pg_up");
+        (up.len() == addresses.len() && up.iter().all(|r| r["value"][1] == "1")).then_some(())
+    });
+    assert!(all_up.is_some(), "{:#}", json!(prometheus.query("pg_up")));
+
     stop_database(&d);
     let state = wait_alert(&prometheus, "PostgresqlDown", 150);
     assert_eq!(
@@ -421,11 +429,36 @@ fn the_patroni_job_follows_tls() {
         .count();
     assert_eq!(https, 1, "{:#}", json!(prometheus.targets()));
     // With TLS on, the exporter reports the served certificate's expiry (the charm's query).
-    let body = cos::curl(&format!("http://{}:9187/metrics", d.address(0))).unwrap();
-    let expiry = body
-        .lines()
-        .find(|l| l.starts_with("pg_tls_certificate_not_after"))
-        .unwrap_or_else(|| panic!("no certificate expiry in the scrape"));
+    let scrape = || cos::curl(&format!("http://{}:9187/metrics", d.address(0))).unwrap();
+    let expiry = (0..30)
+        .find_map(|_| {
+            let line = scrape()
+                .lines()
+                .find(|l| l.starts_with("pg_tls_certificate_not_after"))
+                .map(str::to_string);
+            if line.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            line
+        })
+        .unwrap_or_else(|| {
+            let body = scrape();
+            let seen: Vec<&str> = body
+                .lines()
+                .filter(|l| l.starts_with("pg_exporter") || l.starts_with("pg_up"))
+                .collect();
+            #[allow(clippy::disallowed_methods)]
+            let logs = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("for s in $(find {} -name pebble.socket); do echo $s; curl -s --unix-socket $s 'http://localhost/v1/logs?n=40&services=metrics_server'; curl -s --unix-socket $s 'http://localhost/v1/logs?n=60&services=postgresql' | grep -i -E 'monitoring|FATAL|auth' | tail -20; done", d.scratch().display()))
+                .output()
+                .unwrap();
+            panic!("no certificate expiry in the scrape: {seen:#?}\n{}", String::from_utf8_lossy(&logs.stdout))
+        });
+    assert!(
+        scrape().lines().any(|l| l == "pg_up 1"),
+        "the exporter reaches PostgreSQL with TLS on"
+    );
     let value: f64 = expiry.rsplit(' ').next().unwrap().parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -114,11 +114,13 @@ pub fn render_layer(inputs: &LayerInputs) -> Layer {
     if let Some(exporter) = &inputs.exporter {
         let env = BTreeMap::from([
             // The exporter builds `postgresql://user:pass@<uri>`; the unix socket directory goes
-            // in the query (a `/` in the host part would not parse).
+            // in the query (a `/` in the host part would not parse), and the URL's host must be
+            // empty: with one, lib/pq connects over TCP to it, which pg_hba refuses without TLS
+            // once TLS is on (only `hostssl` lines), so the exporter would go blind.
             (
                 "DATA_SOURCE_URI".to_string(),
                 format!(
-                    "localhost:5432/postgres?sslmode=disable&host={}",
+                    ":{PG_PORT}/postgres?sslmode=disable&host={}",
                     SOCKET_DIR.replace('/', "%2F")
                 ),
             ),
@@ -212,6 +214,11 @@ mod tests {
         let exporter = &layer.services["metrics_server"];
         assert_eq!(exporter.after, ["postgresql"]);
         assert_eq!(exporter.startup, Some(Startup::Enabled));
+        // The local socket, never TCP (no host in the URL).
+        assert_eq!(
+            exporter.environment["DATA_SOURCE_URI"],
+            ":5432/postgres?sslmode=disable&host=%2Fvar%2Frun%2Fpostgresql"
+        );
         assert_eq!(
             exporter.environment["PG_EXPORTER_EXTEND_QUERY_PATH"],
             "/var/lib/postgresql/data/exporter-queries.yaml"

@@ -8,7 +8,6 @@
 mod common_lab;
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use postgresql_k8s::relations::dashboards;
 use postgresql_k8s::relations::metrics::{self, Topology};
@@ -17,13 +16,7 @@ use serde_json::{Value, json};
 const UUID: &str = "5a1b4d6e-0000-4000-8000-00000000beef";
 
 fn python() -> std::path::PathBuf {
-    static PYTHON: OnceLock<std::path::PathBuf> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let reqs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cos/requirements.txt");
-            common_lab::tls::venv_for("cos", &reqs)
-        })
-        .clone()
+    common_lab::cos::cos_python()
 }
 
 fn topology(unit: &str) -> Topology {

@@ -3,43 +3,24 @@
 //! test checks the relation data it wrote and the hook-tool calls it made.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use lab::harness::{Harness, HookRun, jujuc_binary};
+mod common_replay;
+
+use common_replay::unit;
+use lab::harness::{Harness, HookRun};
 use serde_json::Value;
 
-const APP_SECRET: &str = r#"{"operator-password": "o", "replication-password": "r", "rewind-password": "w", "monitoring-password": "m", "backup-password": "b", "patroni-password": "p"}"#;
-const NETWORK: &str = r#"{"bind-addresses": [{"mac-address": "", "interface-name": "eth0", "addresses": [{"hostname": "", "value": "10.1.2.3", "cidr": "10.1.2.0/24"}]}], "egress-subnets": ["10.1.2.3/32"], "ingress-addresses": ["10.1.2.3"]}"#;
 const UNIT_SECRET_GET: &str =
     "secret-get --format=json --label database-peers.postgresql-k8s.unit --peek";
 const STORE: &str =
     "{\"hosts\":[\"10.1.2.9:2379\"],\"protocol\":\"http\",\"ca\":null,\"client_secret\":null}";
 const PEERS: &str = "{\"relation\":0,\"members\":{}}";
 
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// A unit with its passwords stored, an etcd provider related, no workload socket, and one
 /// Prometheus (relation 7) and one Grafana (relation 8) related.
 fn harness(leader: bool) -> Harness {
-    let jujuc = jujuc_binary(&target_dir(), false).unwrap();
-    let mut h = Harness::new(
-        Path::new(env!("CARGO_BIN_EXE_postgresql-k8s")),
-        &jujuc,
-        "postgresql-k8s/0",
-    )
-    .unwrap();
-    h.answer("is-leader", if leader { "true\n" } else { "false\n" })
-        .answer("config-get", "{}\n")
-        .answer("state-get", &state(&[]))
-        .answer("secret-get", &format!("{APP_SECRET}\n"))
-        .fail(UNIT_SECRET_GET, 1, "ERROR secret not found\n")
-        .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
-        .answer("relation-ids etcd", "[\"etcd:3\"]\n")
+    let mut h = unit(leader, state(&[]).trim_end());
+    h.fail(UNIT_SECRET_GET, 1, "ERROR secret not found\n")
         .answer(
             "relation-ids metrics-endpoint",
             "[\"metrics-endpoint:7\"]\n",
@@ -49,23 +30,8 @@ fn harness(leader: bool) -> Harness {
             "[\"grafana-dashboard:8\"]\n",
         )
         .answer("relation-ids certificates", "[]\n")
-        .answer("relation-list", "\"etcd-lab\"\n")
-        .answer("relation-list --format=json -r database-peers:0", "[]\n")
-        .answer("relation-get --format=json -r database-peers:0", "{}\n")
         .answer("relation-get --format=json -r metrics-endpoint:7", "{}\n")
-        .answer("relation-get --format=json -r grafana-dashboard:8", "{}\n")
-        .answer(
-            "relation-get",
-            "{\"endpoints\": \"http://10.1.2.9:2379\"}\n",
-        )
-        .answer("network-get", &format!("{NETWORK}\n"))
-        .answer(
-            "goal-state",
-            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
-        )
-        .accept_writes();
-    let sockets = h.charm_dir().join("no-containers");
-    h.env("CHARM_CONTAINERS_DIR", sockets.to_str().unwrap());
+        .answer("relation-get --format=json -r grafana-dashboard:8", "{}\n");
     h
 }
 

@@ -2,52 +2,14 @@
 //! replay `jujuc`), and the test checks what it did: exit code, status, calls. Fast, and exact
 //! about the hook-tool traffic; the lab's end-to-end tests cover the workload.
 
-use std::path::{Path, PathBuf};
+mod common_replay;
 
-use lab::harness::{Harness, HookRun, jujuc_binary};
-
-const APP_SECRET: &str = r#"{"operator-password": "o", "replication-password": "r", "rewind-password": "w", "monitoring-password": "m", "backup-password": "b", "patroni-password": "p"}"#;
-const NETWORK: &str = r#"{"bind-addresses": [{"mac-address": "", "interface-name": "eth0", "addresses": [{"hostname": "", "value": "10.1.2.3", "cidr": "10.1.2.0/24"}]}], "egress-subnets": ["10.1.2.3/32"], "ingress-addresses": ["10.1.2.3"]}"#;
-
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use common_replay::unit;
+use lab::harness::{Harness, HookRun};
 
 /// A unit with its passwords stored, an etcd provider related, and no workload socket.
 fn harness(leader: bool) -> Harness {
-    let jujuc = jujuc_binary(&target_dir(), false).unwrap();
-    let mut h = Harness::new(
-        Path::new(env!("CARGO_BIN_EXE_postgresql-k8s")),
-        &jujuc,
-        "postgresql-k8s/0",
-    )
-    .unwrap();
-    h.answer("is-leader", if leader { "true\n" } else { "false\n" })
-        .answer("config-get", "{}\n")
-        .answer("state-get", "{}\n")
-        .answer("secret-get", &format!("{APP_SECRET}\n"))
-        .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
-        .answer("relation-ids etcd", "[\"etcd:3\"]\n")
-        .answer("relation-list", "\"etcd-lab\"\n")
-        // No other unit yet; the peer bags hold nothing of ours.
-        .answer("relation-list --format=json -r database-peers:0", "[]\n")
-        .answer("relation-get --format=json -r database-peers:0", "{}\n")
-        .answer(
-            "relation-get",
-            "{\"endpoints\": \"http://10.1.2.9:2379\"}\n",
-        )
-        .answer("network-get", &format!("{NETWORK}\n"))
-        .answer(
-            "goal-state",
-            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
-        )
-        .accept_writes();
-    let sockets = h.charm_dir().join("no-containers");
-    h.env("CHARM_CONTAINERS_DIR", sockets.to_str().unwrap());
-    h
+    unit(leader, "{}")
 }
 
 fn statuses(run: &HookRun) -> Vec<Vec<String>> {

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common_lab::tls::{charms, test_charm, venv_for};
+use common_lab::tls::test_charm;
 use common_lab::{APP, settle_ok};
 use lab::engine::Isolation;
 
@@ -148,7 +148,7 @@ fn service_output_reaches_loki_with_labels_and_without_passwords() {
     if !common_lab::can_run() {
         return;
     }
-    let python = venv_for("loki", &charms().join("loki-provider/requirements.txt"));
+    let python = common_lab::cos::cos_python();
     let mut d = common_lab::deploy_in(false, &[], &[(LOKI_PYTHON_ENV, python.to_str().unwrap())]);
     let unit = format!("{APP}/0");
     let receiver = Receiver::start();

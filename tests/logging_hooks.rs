@@ -2,58 +2,22 @@
 //! hook-tool answers (the lab's replay `jujuc`, the harness pattern of tests/hooks.rs), and the
 //! test checks what it read, kept and wrote.
 
-use std::path::{Path, PathBuf};
+mod common_replay;
 
-use lab::harness::{Harness, HookRun, jujuc_binary};
-
-const APP_SECRET: &str = r#"{"operator-password": "o", "replication-password": "r", "rewind-password": "w", "monitoring-password": "m", "backup-password": "b", "patroni-password": "p"}"#;
-const NETWORK: &str = r#"{"bind-addresses": [{"mac-address": "", "interface-name": "eth0", "addresses": [{"hostname": "", "value": "10.1.2.3", "cidr": "10.1.2.0/24"}]}], "egress-subnets": ["10.1.2.3/32"], "ingress-addresses": ["10.1.2.3"]}"#;
-
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use common_replay::unit;
+use lab::harness::{Harness, HookRun};
 
 /// The leader with its passwords, an etcd provider, no workload socket, and one Loki unit
 /// (`loki/0`) on `logging:4` whose unit bag holds `endpoint`.
 fn harness(endpoint: &str) -> Harness {
-    let jujuc = jujuc_binary(&target_dir(), false).unwrap();
-    let mut h = Harness::new(
-        Path::new(env!("CARGO_BIN_EXE_postgresql-k8s")),
-        &jujuc,
-        "postgresql-k8s/0",
-    )
-    .unwrap();
-    h.answer("is-leader", "true\n")
-        .answer("config-get", "{}\n")
-        .answer("state-get", "{}\n")
-        .answer("secret-get", &format!("{APP_SECRET}\n"))
-        .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
-        .answer("relation-ids etcd", "[\"etcd:3\"]\n")
-        .answer("relation-ids logging", "[\"logging:4\"]\n")
-        .answer("relation-list", "\"etcd-lab\"\n")
-        .answer("relation-list --format=json -r database-peers:0", "[]\n")
-        .answer("relation-get --format=json -r database-peers:0", "{}\n")
+    let mut h = unit(true, "{}");
+    h.answer("relation-ids logging", "[\"logging:4\"]\n")
         .answer("relation-list --format=json -r logging:4", "[\"loki/0\"]\n")
         .answer(
             "relation-get --format=json -r logging:4 - loki/0",
             &format!("{}\n", serde_json::json!({ "endpoint": endpoint })),
         )
-        .answer("relation-get --format=json -r logging:4", "{}\n")
-        .answer(
-            "relation-get",
-            "{\"endpoints\": \"http://10.1.2.9:2379\"}\n",
-        )
-        .answer("network-get", &format!("{NETWORK}\n"))
-        .answer(
-            "goal-state",
-            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
-        )
-        .accept_writes();
-    let sockets = h.charm_dir().join("no-containers");
-    h.env("CHARM_CONTAINERS_DIR", sockets.to_str().unwrap());
+        .answer("relation-get --format=json -r logging:4", "{}\n");
     h
 }
 

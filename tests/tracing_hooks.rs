@@ -4,14 +4,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use lab::harness::{Harness, HookRun, jujuc_binary};
+mod common_replay;
 
-const APP_SECRET: &str = r#"{"operator-password": "o", "replication-password": "r", "rewind-password": "w", "monitoring-password": "m", "backup-password": "b", "patroni-password": "p"}"#;
-const NETWORK: &str = r#"{"bind-addresses": [{"mac-address": "", "interface-name": "eth0", "addresses": [{"hostname": "", "value": "10.1.2.3", "cidr": "10.1.2.0/24"}]}], "egress-subnets": ["10.1.2.3/32"], "ingress-addresses": ["10.1.2.3"]}"#;
+use common_replay::unit;
+use lab::harness::{Harness, HookRun};
 
 const RELATION: &[(&str, &str)] = &[
     ("JUJU_RELATION", "tracing"),
@@ -20,53 +19,19 @@ const RELATION: &[(&str, &str)] = &[
     ("JUJU_REMOTE_UNIT", "tempo/0"),
 ];
 
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// A unit with its passwords stored, an etcd provider related, a tracing provider related, and
 /// no workload socket; `state` is what `state-get` answers.
 fn harness(leader: bool, state: &str) -> Harness {
-    let jujuc = jujuc_binary(&target_dir(), false).unwrap();
-    let mut h = Harness::new(
-        Path::new(env!("CARGO_BIN_EXE_postgresql-k8s")),
-        &jujuc,
-        "postgresql-k8s/0",
+    let mut h = unit(leader, state);
+    h.answer(
+        "relation-list --format=json --app -r tracing:7",
+        "\"tempo\"\n",
     )
-    .unwrap();
-    h.answer("is-leader", if leader { "true\n" } else { "false\n" })
-        .answer("config-get", "{}\n")
-        .answer("state-get", &format!("{state}\n"))
-        .answer("secret-get", &format!("{APP_SECRET}\n"))
-        .answer("relation-ids database-peers", "[\"database-peers:0\"]\n")
-        .answer("relation-ids etcd", "[\"etcd:3\"]\n")
-        .answer("relation-list", "\"etcd-lab\"\n")
-        .answer(
-            "relation-list --format=json --app -r tracing:7",
-            "\"tempo\"\n",
-        )
-        .answer("relation-list --format=json -r database-peers:0", "[]\n")
-        .answer("relation-get --format=json -r database-peers:0", "{}\n")
-        .answer(
-            "relation-get",
-            "{\"endpoints\": \"http://10.1.2.9:2379\"}\n",
-        )
-        // Our own application bag on the tracing relation: empty.
-        .answer(
-            "relation-get --format=json -r tracing:7 --app - postgresql-k8s",
-            "{}\n",
-        )
-        .answer("network-get", &format!("{NETWORK}\n"))
-        .answer(
-            "goal-state",
-            "{\"units\": {\"postgresql-k8s/0\": {\"status\": \"active\"}}, \"relations\": {}}\n",
-        )
-        .accept_writes();
-    let sockets = h.charm_dir().join("no-containers");
-    h.env("CHARM_CONTAINERS_DIR", sockets.to_str().unwrap());
+    // Our own application bag on the tracing relation: empty.
+    .answer(
+        "relation-get --format=json -r tracing:7 --app - postgresql-k8s",
+        "{}\n",
+    );
     h
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use lab::engine::Model;
 use serde_json::Value;
 
-use super::tls::{charms, test_charm, venv_for};
+use super::tls::{test_charm, venv_for};
 
 /// The variable the consumers' `dispatch` takes its interpreter from: put [`cos_python`] in
 /// `ModelOptions.env` under it.
@@ -41,16 +41,16 @@ pub const SCRAPE_INTERVAL: &str = "2s";
 /// Longest wait for Prometheus to be ready.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A venv with the consumers' `requirements.txt` installed ([`venv_for`]; both charms pin the
-/// same file), made once per process. Its interpreter's path.
+/// A venv with `tests/cos/requirements.txt` installed ([`venv_for`]): the COS libraries the
+/// prometheus-consumer, grafana-consumer and loki-provider test charms and `tests/cos_format.rs`
+/// run, made once per process. Its interpreter's path.
 pub fn cos_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            venv_for(
-                "cos",
-                &charms().join("prometheus-consumer/requirements.txt"),
-            )
+            let requirements =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cos/requirements.txt");
+            venv_for("cos", &requirements)
         })
         .clone()
 }

@@ -6,6 +6,7 @@
 //! `grafana-consumer`), checked against real scrapes; the Patroni job following TLS.
 
 mod common_lab;
+mod common_promql;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -136,21 +137,6 @@ fn wait_alert(prometheus: &Prometheus, alert: &str, secs: u64) -> Option<String>
     prometheus
         .wait(secs, |p| state(p).filter(|s| s == "firing"))
         .or_else(|| state(prometheus))
-}
-
-#[test]
-fn promql_metric_names() {
-    let got = cos::promql_metrics(
-        r#"sum by (instance, job) (rate(pg_stat_database_xact_commit{datname=~"$db", juju_unit="x"}[5m])) / on(instance) group_left(a) pg_up"#,
-    );
-    assert_eq!(
-        got.into_iter().collect::<Vec<_>>(),
-        ["pg_stat_database_xact_commit", "pg_up"]
-    );
-    let got = cos::promql_metrics(
-        "histogram_quantile(0.9, rate(x_bucket[$__rate_interval])) > 1e3 and time() - y offset 5m",
-    );
-    assert_eq!(got.into_iter().collect::<Vec<_>>(), ["x_bucket", "y"]);
 }
 
 #[test]
@@ -318,7 +304,7 @@ fn the_charm_is_scraped_its_dashboards_match_and_alerts_fire() {
             dashboard["title"]
         );
         for (panel, expr) in exprs {
-            for metric in cos::promql_metrics(&expr) {
+            for metric in common_promql::metric_names(&expr) {
                 checked += 1;
                 if !scraped.contains(&metric) && !after_a_backup.contains(&metric.as_str()) {
                     missing.push(format!(

@@ -7,68 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+mod common_promql;
+
+use common_promql::metric_names;
+
 /// The one series Prometheus writes itself for every target (not in any scrape).
 const SYNTHETIC: &[&str] = &["up"];
-
-/// PromQL words that are not metric names: functions, aggregations, keywords.
-const PROMQL_WORDS: &[&str] = &[
-    "abs",
-    "absent",
-    "absent_over_time",
-    "and",
-    "avg",
-    "avg_over_time",
-    "bool",
-    "bottomk",
-    "by",
-    "ceil",
-    "changes",
-    "clamp",
-    "clamp_max",
-    "clamp_min",
-    "count",
-    "count_over_time",
-    "count_values",
-    "delta",
-    "deriv",
-    "floor",
-    "group",
-    "group_left",
-    "group_right",
-    "histogram_quantile",
-    "holt_winters",
-    "idelta",
-    "ignoring",
-    "increase",
-    "irate",
-    "label_replace",
-    "last_over_time",
-    "max",
-    "max_over_time",
-    "min",
-    "min_over_time",
-    "offset",
-    "on",
-    "or",
-    "predict_linear",
-    "quantile",
-    "quantile_over_time",
-    "rate",
-    "resets",
-    "round",
-    "scalar",
-    "sort",
-    "sort_desc",
-    "stddev",
-    "sum",
-    "sum_over_time",
-    "time",
-    "timestamp",
-    "topk",
-    "unless",
-    "vector",
-    "without",
-];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -127,93 +71,6 @@ fn exprs(doc: &Value) -> Vec<String> {
         .filter_map(|t| t.get("expr").and_then(Value::as_str))
         .map(String::from)
         .collect()
-}
-
-/// The metric names an expression selects: identifiers outside label matchers, strings, range
-/// brackets and `by (...)`/`on (...)` label lists, that are not PromQL words or numbers.
-fn metric_names(expr: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let chars: Vec<char> = expr.chars().collect();
-    let mut i = 0;
-    let mut previous_word = String::new();
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '{' | '[' | '"' => {
-                let close = match c {
-                    '{' => '}',
-                    '[' => ']',
-                    _ => '"',
-                };
-                i += 1;
-                while i < chars.len() && chars[i] != close {
-                    if c != '"' && chars[i] == '"' {
-                        i += 1;
-                        while i < chars.len() && chars[i] != '"' {
-                            i += 1;
-                        }
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            '(' if [
-                "by",
-                "without",
-                "on",
-                "ignoring",
-                "group_left",
-                "group_right",
-            ]
-            .contains(&previous_word.as_str()) =>
-            {
-                while i < chars.len() && chars[i] != ')' {
-                    i += 1;
-                }
-                i += 1;
-                previous_word.clear();
-            }
-            c if c.is_ascii_alphabetic() || c == '_' || c == ':' => {
-                let start = i;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
-                {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
-                let mut j = i;
-                while j < chars.len() && chars[j] == ' ' {
-                    j += 1;
-                }
-                let is_call = j < chars.len() && chars[j] == '(';
-                if !PROMQL_WORDS.contains(&word.as_str()) && !is_call {
-                    names.push(word.clone());
-                }
-                previous_word = word;
-            }
-            _ => {
-                if !c.is_whitespace() {
-                    previous_word.clear();
-                }
-                i += 1;
-            }
-        }
-    }
-    names
-}
-
-#[test]
-fn the_extractor_finds_metrics_and_nothing_else() {
-    assert_eq!(
-        metric_names(
-            "sum by (juju_unit, state) (rate(pg_up{a=~\"$b\",c=\"}\"}[$__rate_interval])) / on (scope) group_right max(x_y)"
-        ),
-        ["pg_up", "x_y"]
-    );
-    assert_eq!(
-        metric_names("time() - patroni_dcs_last_seen{a=\"b\"}"),
-        ["patroni_dcs_last_seen"]
-    );
 }
 
 #[test]

@@ -313,7 +313,7 @@ pub async fn apply(
         restoring: restore.is_some(),
         log_targets: crate::relations::logging::log_targets(
             &observed.logging.view,
-            &super::logging::topology(ctx),
+            &crate::relations::topology::Topology::of(ctx),
         ),
     });
 

@@ -62,17 +62,6 @@ pub struct CosInputs<'a> {
     pub state: &'a BTreeMap<String, String>,
 }
 
-/// The topology of this unit.
-pub fn topology(ctx: &Context) -> Topology {
-    Topology {
-        model: ctx.model_name.clone(),
-        model_uuid: ctx.model_uuid.clone(),
-        application: ctx.app_name.clone(),
-        unit: ctx.unit_name.clone(),
-        charm_name: metrics::CHARM_NAME.to_string(),
-    }
-}
-
 /// Digest of what the metrics bags would hold.
 pub fn metrics_digest(ctx: &Context, inputs: &CosInputs) -> String {
     let mut parts: Vec<&str> = vec![
@@ -135,7 +124,7 @@ pub fn converge(ctx: &Context, tools: &HookTools, inputs: &CosInputs) -> CosOutc
     if view.metrics.is_empty() {
         view.metrics_digest.clear();
     } else if rescan || digest != kept.metrics_digest || view.metrics != kept.metrics {
-        let topo = topology(ctx);
+        let topo = Topology::of(ctx);
         let app_bag = inputs
             .leader
             .then(|| metrics::app_bag(&topo, inputs.patroni_tls));
@@ -155,7 +144,7 @@ pub fn converge(ctx: &Context, tools: &HookTools, inputs: &CosInputs) -> CosOutc
     if view.dashboards.is_empty() || !inputs.leader {
         view.dashboards_digest.clear();
     } else if rescan || digest != kept.dashboards_digest || view.dashboards != kept.dashboards {
-        let ok = match dashboards::app_bag(&topology(ctx)) {
+        let ok = match dashboards::app_bag(&Topology::of(ctx)) {
             Ok(bag) => write_all(
                 tools,
                 dashboards::ENDPOINT,

@@ -12,9 +12,6 @@ use crate::relations::logging::{self, LoggingView, Topology};
 /// Charm-state key: the [`LoggingView`] last read (JSON).
 pub const LOGGING_KEY: &str = "logging";
 
-/// The charm's name, as the topology label `charm` and the consumer's `metadata` give it.
-pub const CHARM_NAME: &str = "postgresql-k8s";
-
 /// The relation as this hook found it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoggingObserved {
@@ -22,17 +19,6 @@ pub struct LoggingObserved {
     pub view: LoggingView,
     /// The view was read in this hook and differs from the kept one: record it.
     pub changed: bool,
-}
-
-/// This unit's topology.
-pub fn topology(ctx: &Context) -> Topology {
-    Topology {
-        model: ctx.model_name.clone(),
-        model_uuid: ctx.model_uuid.clone(),
-        application: ctx.app_name.clone(),
-        unit: ctx.unit_name.clone(),
-        charm: CHARM_NAME.to_string(),
-    }
 }
 
 /// Read the relation on its own events and after `upgrade-charm`; otherwise the kept view.
@@ -89,7 +75,7 @@ pub fn observe(
             }
             if leader {
                 tools
-                    .relation_set(relation, true, &topology(ctx).consumer_app_data())
+                    .relation_set(relation, true, &Topology::of(ctx).consumer_app_data())
                     .context("publishing the log consumer's metadata")?;
             }
         }

@@ -123,27 +123,15 @@ impl LoggingView {
     }
 }
 
-/// The Juju topology of this unit: the labels `LogForwarder` puts on every forwarded line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Topology {
-    /// Model name.
-    pub model: String,
-    /// Model UUID.
-    pub model_uuid: String,
-    /// Application name.
-    pub application: String,
-    /// Unit name (`app/0`).
-    pub unit: String,
-    /// Charm name.
-    pub charm: String,
-}
+pub use super::topology::Topology;
 
+/// The labels `LogForwarder` puts on every forwarded line, and what a consumer publishes.
 impl Topology {
     /// Labels of an enabled target (Pebble adds `pebble_service` itself).
     pub fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("product".to_string(), "Juju".to_string()),
-            ("charm".to_string(), self.charm.clone()),
+            ("charm".to_string(), self.charm_name.clone()),
             ("juju_model".to_string(), self.model.clone()),
             ("juju_model_uuid".to_string(), self.model_uuid.clone()),
             ("juju_application".to_string(), self.application.clone()),
@@ -159,7 +147,7 @@ impl Topology {
             "model_uuid": self.model_uuid,
             "application": self.application,
             "unit": self.unit,
-            "charm_name": self.charm,
+            "charm_name": self.charm_name,
         });
         BTreeMap::from([
             ("metadata".to_string(), metadata.to_string()),
@@ -209,7 +197,7 @@ mod tests {
             model_uuid: "0b7d1071-ded2-4bf5-80a3-10a81aeb1386".into(),
             application: "pg".into(),
             unit: "pg/0".into(),
-            charm: "postgresql-k8s".into(),
+            charm_name: "postgresql-k8s".into(),
         }
     }
 

@@ -23,8 +23,7 @@ use serde_json::{Map, Value, json};
 /// The relation endpoint.
 pub const ENDPOINT: &str = "metrics-endpoint";
 
-/// The charm's name in metadata.yaml (the library's `charm.meta.name`).
-pub const CHARM_NAME: &str = "postgresql-k8s";
+pub use super::topology::{CHARM_NAME, Topology};
 
 /// The postgres exporter's port.
 pub const EXPORTER_PORT: u16 = 9187;
@@ -51,21 +50,6 @@ pub const RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../cos/alert_rules/postgresql_rules.yaml"),
     ),
 ];
-
-/// Where the charm runs, as the COS libraries label it (cosl's `JujuTopology`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Topology {
-    /// Model name.
-    pub model: String,
-    /// Model UUID.
-    pub model_uuid: String,
-    /// Application name.
-    pub application: String,
-    /// This unit's name (`app/0`).
-    pub unit: String,
-    /// The charm's name in metadata.yaml.
-    pub charm_name: String,
-}
 
 impl Topology {
     /// The five fields in the library's order (`scrape_metadata`).

@@ -8,6 +8,7 @@ pub mod logging;
 pub mod metrics;
 pub mod pgsql;
 pub mod s3;
+pub mod topology;
 pub mod traces;
 
 #[cfg(test)]

@@ -104,12 +104,13 @@ pub fn prepared(stem: &str, source: &str, charm: &str) -> Result<String, Dashboa
     Ok(doc.to_string())
 }
 
-/// XZ (preset 6 and CRC64, Python's `lzma.compress` defaults, but a dictionary no larger than
-/// the input needs: the preset's 8 MiB would cost a hook tens of MiB and milliseconds for nothing,
-/// a dashboard being tens of KiB) then base64.
+/// XZ (CRC64 as Python's `lzma.compress`, which reads any preset) then base64. Preset 1, not
+/// Python's default 6: on these dashboards it is 4-5 times faster (3.6 ms against 16.9 ms for
+/// the three, release build) for output about 3 % larger; and a dictionary no larger than the
+/// input needs (a preset's megabytes would cost a hook memory for nothing).
 pub fn compress(text: &str) -> String {
     use std::io::Write as _;
-    let mut options = lzma_rust2::XzOptions::with_preset(6);
+    let mut options = lzma_rust2::XzOptions::with_preset(1);
     let wanted = u32::try_from(text.len())
         .unwrap_or(u32::MAX)
         .next_power_of_two()

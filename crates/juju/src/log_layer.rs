@@ -109,13 +109,7 @@ impl<S: LogSink + 'static, Sub: Subscriber> Layer<Sub> for JujuLogLayer<S> {
 /// Install the juju-log layer as the global subscriber, keeping events at `max_level` and above.
 /// Returns false when a global subscriber was already set.
 pub fn init_logging(sink: impl LogSink + 'static, max_level: Level) -> bool {
-    use tracing_subscriber::layer::SubscriberExt;
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_subscriber::filter::LevelFilter::from_level(
-            max_level,
-        ))
-        .with(JujuLogLayer::new(sink));
-    tracing::subscriber::set_global_default(subscriber).is_ok()
+    install(sink, max_level, None)
 }
 
 /// [`init_logging`], with `spans` also recording every span at `max_level` and above (for
@@ -124,6 +118,14 @@ pub fn init_logging_with_spans(
     sink: impl LogSink + 'static,
     max_level: Level,
     spans: crate::spans::SpanRecorder,
+) -> bool {
+    install(sink, max_level, Some(spans))
+}
+
+fn install(
+    sink: impl LogSink + 'static,
+    max_level: Level,
+    spans: Option<crate::spans::SpanRecorder>,
 ) -> bool {
     use tracing_subscriber::layer::SubscriberExt;
     let subscriber = tracing_subscriber::registry()

@@ -111,6 +111,8 @@ pub async fn reconcile(
     if let Some((key, value)) = logging::record(&observed.logging) {
         applied.state.insert(key, value);
     }
+    applied.state.extend(traced.state);
+    applied.forget.extend(traced.forget);
     if !applied.s3_synced {
         // Stopped before the workload's pgBackRest configuration: keep what the relation said
         // (without a configuration, so it is read again) or that it is gone.
@@ -173,17 +175,11 @@ pub async fn reconcile(
     }
     let mut state = tls.state.clone();
     state.append(&mut applied.state);
-    state.extend(traced.state);
     state.retain(|k, v| observed.state.get(k) != Some(v));
     if !state.is_empty() {
         tools.state_set(&state)?;
     }
-    let mut forget: Vec<&String> = tls
-        .forget
-        .iter()
-        .chain(&applied.forget)
-        .chain(&traced.forget)
-        .collect();
+    let mut forget: Vec<&String> = tls.forget.iter().chain(&applied.forget).collect();
     forget.sort();
     forget.dedup();
     for key in forget {

@@ -296,13 +296,7 @@ mod tests {
     use super::*;
 
     fn topo() -> Topology {
-        Topology {
-            model: "lab".into(),
-            model_uuid: "0b8e1f1c-4a2d-4f6e-9c3b-2d1e5f6a7b8c".into(),
-            application: "postgresql-k8s".into(),
-            unit: "postgresql-k8s/0".into(),
-            charm_name: CHARM_NAME.into(),
-        }
+        crate::relations::topology::lab_unit()
     }
 
     #[test]

@@ -33,3 +33,15 @@ impl Topology {
         }
     }
 }
+
+/// The unit the relation renderers' unit tests describe.
+#[cfg(test)]
+pub fn lab_unit() -> Topology {
+    Topology {
+        model: "lab".into(),
+        model_uuid: "0b8e1f1c-4a2d-4f6e-9c3b-2d1e5f6a7b8c".into(),
+        application: "postgresql-k8s".into(),
+        unit: "postgresql-k8s/0".into(),
+        charm_name: CHARM_NAME.into(),
+    }
+}
